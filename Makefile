@@ -1,0 +1,32 @@
+# The two commands a new user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: demo test lint format fake-av clean
+
+demo: ## Set up and run the product on SQLite with sample data (Ctrl-C stops it)
+	@scripts/bootstrap.sh runtime
+	@scripts/demo.sh
+
+test: ## Install what the tests need, then lint and run the whole suite
+	@scripts/bootstrap.sh dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	@scripts/bootstrap.sh dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format:
+	@scripts/bootstrap.sh dev
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+fake-av: ## Run the fake Alpha Vantage server by hand on port 8765
+	@scripts/bootstrap.sh dev
+	$(PY) -m tests.fakes.alphavantage --port 8765
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache .hypothesis .test-db.sqlite3* staticfiles

@@ -1,0 +1,3 @@
+"""Loads every admin module; Django's autodiscovery imports this file."""
+
+from admin_ui import access, jobs, prices, symbols  # noqa: F401

@@ -1,0 +1,85 @@
+"""manage.py demo_setup: a staff login, an API token and sample prices for the demo."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from core.services import api_token_create
+from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
+from ingestion.services import prices_fetch
+
+DEMO_USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or reuse) the demo staff login and API token, and load offline "
+        "sample prices. Safe to run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--credentials",
+            default=str(Path(settings.BASE_DIR) / ".demo" / "login.json"),
+            help="Where the demo login is kept between runs (git-ignored).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        login = self._login(Path(options["credentials"]))
+        provider = SampleProvider()
+        for ticker in SAMPLE_NAMES:
+            result = prices_fetch(ticker=ticker, provider=provider)
+            self.stdout.write(
+                f"  {ticker}: {result.received} sample bars "
+                f"({result.inserted} new, {result.updated} changed)"
+            )
+        base = options["base_url"].rstrip("/")
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"StockDesk admin: {base}/admin/"))
+        self.stdout.write(f"  user:     {login['username']}")
+        self.stdout.write(f"  password: {login['password']}")
+        self.stdout.write(
+            f'  API:      curl -H "Authorization: Bearer {login["token"]}" '
+            f"{base}/fetch/AAPL/"
+        )
+        self.stdout.write(
+            "  Prices are offline sample data (source 'sample'), not real quotes."
+        )
+
+    def _login(self, path: Path) -> dict[str, str]:
+        """Reuse the stored demo login; create or reset it when it is missing."""
+        user_model = get_user_model()
+        saved: dict[str, str] = {}
+        if path.exists():
+            saved = json.loads(path.read_text())
+        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        password_ok = bool(saved.get("password")) and user is not None
+        if (
+            password_ok
+            and user.check_password(saved["password"])
+            and saved.get("token")
+        ):
+            return saved
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            user = user_model.objects.create_superuser(
+                username=DEMO_USERNAME, email="demo@example.com", password=password
+            )
+        else:
+            user.set_password(password)
+            user.is_staff = user.is_superuser = user.is_active = True
+            user.save()
+        token = api_token_create(user=user, name="demo").raw_key
+        saved = {"username": DEMO_USERNAME, "password": password, "token": token}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(saved))
+        path.chmod(0o600)
+        return saved

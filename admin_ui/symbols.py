@@ -1,0 +1,109 @@
+"""Symbols: the watchlist, its coverage, and the Fetch prices action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from core.models import PriceBar, Symbol
+from core.services import symbol_save
+from ingestion.selectors import symbol_coverage
+from ingestion.services import fetch_job_enqueue
+
+
+class SymbolForm(forms.ModelForm):
+    class Meta:
+        model = Symbol
+        fields = ["ticker", "name", "exchange", "currency", "is_active"]
+
+    def clean_ticker(self) -> str:
+        # Staff type "aapl"; the database stores "AAPL".
+        return self.cleaned_data["ticker"].strip().upper()
+
+
+@admin.register(Symbol)
+class SymbolAdmin(ModelAdmin):
+    form = SymbolForm
+    list_display = [
+        "ticker",
+        "name",
+        "exchange",
+        "last_close",
+        "bar_count",
+        "first_bar",
+        "last_bar",
+        "last_fetched_at",
+        "is_active",
+    ]
+    list_display_links = ["ticker", "name"]
+    search_fields = ["ticker", "name"]
+    list_filter = ["is_active", "exchange", "currency"]
+    list_filter_submit = True
+    ordering = ["ticker"]
+    actions = ["fetch_prices"]
+    readonly_fields = ["coverage", "last_fetched_at", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
+        ("Data", {"fields": ["coverage", "last_fetched_at", "created_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
+        latest_close = PriceBar.objects.filter(symbol=OuterRef("pk")).order_by("-date")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _bar_count=Count("bars"),
+                _first_bar=Min("bars__date"),
+                _last_bar=Max("bars__date"),
+                _last_close=Subquery(latest_close.values("close")[:1]),
+            )
+        )
+
+    @display(description="Last close", ordering="_last_close")
+    def last_close(self, obj: Symbol) -> str:
+        return f"{obj._last_close:,.2f}" if obj._last_close is not None else "—"
+
+    @display(description="Bars", ordering="_bar_count")
+    def bar_count(self, obj: Symbol) -> str:
+        return f"{obj._bar_count:,}"
+
+    @display(description="First day", ordering="_first_bar")
+    def first_bar(self, obj: Symbol) -> Any:
+        return obj._first_bar or "—"
+
+    @display(description="Last day", ordering="_last_bar")
+    def last_bar(self, obj: Symbol) -> Any:
+        return obj._last_bar or "—"
+
+    @display(description="Coverage")
+    def coverage(self, obj: Symbol) -> str:
+        if obj.pk is None:
+            return "Fetch prices after saving to see the coverage."
+        cov = symbol_coverage(obj)
+        if not cov.bar_count:
+            return "No bars yet: use the Fetch prices action on the list."
+        return (
+            f"{cov.bar_count:,} bars from {cov.first_date} to {cov.last_date}; "
+            f"{cov.missing_weekdays:,} weekdays without a bar (holidays included)"
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: Symbol, form: Any, change: bool
+    ) -> None:
+        symbol_save(symbol=obj)
+
+    @action(description="Fetch prices", icon="download")
+    def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
+        jobs = [fetch_job_enqueue(ticker=s.ticker, user=request.user) for s in queryset]
+        self.message_user(
+            request,
+            f"Queued {len(jobs)} fetch job(s); follow them on the Jobs page.",
+            messages.SUCCESS,
+        )

@@ -1,0 +1,1 @@
+"""Ground floor: settings, urls, the shared domain, API plumbing and health."""

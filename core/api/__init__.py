@@ -1,0 +1,1 @@
+"""Plumbing shared by every JSON endpoint: auth, the error shape, input checks."""

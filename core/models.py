@@ -1,0 +1,170 @@
+"""The shared domain: symbols, their daily bars, background jobs and API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+TICKER_PATTERN = r"^[A-Z0-9.\-]{1,10}$"
+
+
+class Symbol(models.Model):
+    ticker = models.CharField(
+        max_length=10,
+        unique=True,
+        validators=[
+            RegexValidator(
+                TICKER_PATTERN, "1 to 10 characters: upper-case letters, digits, . or -"
+            )
+        ],
+    )
+    name = models.CharField(max_length=200, blank=True)
+    exchange = models.CharField(max_length=50, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="USD")
+    is_active = models.BooleanField(
+        default=True, help_text="On the watchlist: refreshed by the nightly schedule."
+    )
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ticker"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ticker__regex=TICKER_PATTERN), name="symbol_ticker_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ticker
+
+
+class PriceBar(models.Model):
+    class Source(models.TextChoices):
+        ALPHA_VANTAGE = "alpha_vantage", "Alpha Vantage"
+        SAMPLE = "sample", "Sample data (offline)"
+        IMPORT = "import", "File import"
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="bars")
+    date = models.DateField()
+    open = models.DecimalField(max_digits=14, decimal_places=4)
+    high = models.DecimalField(max_digits=14, decimal_places=4)
+    low = models.DecimalField(max_digits=14, decimal_places=4)
+    close = models.DecimalField(max_digits=14, decimal_places=4)
+    volume = models.BigIntegerField()
+    source = models.CharField(max_length=20, choices=Source.choices)
+
+    class Meta:
+        ordering = ["symbol", "date"]
+        constraints = [
+            # The unique index also serves "bars of one symbol in a date range".
+            models.UniqueConstraint(
+                fields=["symbol", "date"], name="pricebar_symbol_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(low__gt=0) & Q(open__gt=0) & Q(high__gt=0) & Q(close__gt=0),
+                name="pricebar_prices_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(low__lte=F("open"))
+                & Q(low__lte=F("close"))
+                & Q(open__lte=F("high"))
+                & Q(close__lte=F("high")),
+                name="pricebar_low_open_close_high",
+            ),
+            models.CheckConstraint(
+                condition=Q(volume__gte=0), name="pricebar_volume_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol_id} {self.date}"
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        FETCH = "fetch", "Fetch prices"
+        BACKTEST = "backtest", "Backtest"
+        PREDICT = "predict", "Forecast"
+        REPORT = "report", "Report"
+        TRAIN = "train", "Train model"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    symbol = models.ForeignKey(
+        Symbol, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    # Kept beside the foreign key so a job for a symbol that never came to exist
+    # (an unknown ticker) still says what was asked.
+    ticker = models.CharField(max_length=10, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    result_type = models.ForeignKey(
+        ContentType, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    result_id = models.PositiveBigIntegerField(null=True, blank=True)
+    result_object = GenericForeignKey("result_type", "result_id")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.ticker} #{self.pk}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    # The first characters of the raw key, to tell tokens apart without the secret.
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,51 @@
+"""The shared shape of every background task: start the Job, do the work, end it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from core.errors import StockDeskError
+from core.models import Job, Symbol
+from core.services import job_fail, job_start, job_succeed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    result: dict[str, Any] = field(default_factory=dict)
+    produced: models.Model | None = None
+    symbol: Symbol | None = None
+
+
+def run_job(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
+    """Run work for a Job and always leave the Job final.
+
+    A re-delivered task finds the Job final and does nothing, so double delivery
+    by the broker cannot do the work twice.
+    """
+    job = job_start(job_id=job_id)
+    if job is None:
+        return {"job": job_id, "skipped": "already finished"}
+    try:
+        outcome = work(job)
+    except StockDeskError as exc:
+        job_fail(job=job, message=exc.message, code=exc.code)
+        return {"job": job_id, "status": Job.Status.FAILED, "error": exc.code}
+    except Exception:
+        logger.exception("Job %s (%s) failed unexpectedly", job_id, job.kind)
+        job_fail(
+            job=job,
+            message="Unexpected error; the worker log has the details.",
+            code="internal_error",
+        )
+        return {"job": job_id, "status": Job.Status.FAILED, "error": "internal_error"}
+    job_succeed(
+        job=job, result=outcome.result, produced=outcome.produced, symbol=outcome.symbol
+    )
+    return {"job": job_id, "status": Job.Status.SUCCEEDED}

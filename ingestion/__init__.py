@@ -1,0 +1,1 @@
+"""Ingestion: price providers, fetch and upsert services, tasks and /fetch/."""

@@ -1,0 +1,47 @@
+"""Shared reads of price data: coverage per symbol and provider usage today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Sum
+
+from core.models import PriceBar, Symbol
+from ingestion.models import ProviderDailyUsage
+
+
+@dataclass(frozen=True)
+class Coverage:
+    first_date: date | None
+    last_date: date | None
+    bar_count: int
+    missing_weekdays: int
+
+
+def symbol_coverage(symbol: Symbol) -> Coverage:
+    """First and last stored day, bar count, and weekdays between them with no bar.
+
+    Exchange holidays count as missing weekdays; the figure is a hint for
+    backfilling, not an exact count of lost sessions.
+    """
+    dates = list(
+        PriceBar.objects.filter(symbol=symbol)
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+    if not dates:
+        return Coverage(None, None, 0, 0)
+    weekdays = int(np.busday_count(dates[0], dates[-1])) + 1
+    return Coverage(dates[0], dates[-1], len(dates), max(0, weekdays - len(dates)))
+
+
+def provider_calls_today() -> tuple[int, int]:
+    """(calls used today UTC across all keys, the daily limit of one key)."""
+    today = datetime.now(tz=UTC).date()
+    used = ProviderDailyUsage.objects.filter(day=today).aggregate(total=Sum("calls"))[
+        "total"
+    ]
+    return used or 0, settings.ALPHA_VANTAGE_DAILY_LIMIT

@@ -1,0 +1,19 @@
+"""Django-Q2 entry points for ingestion; each takes a Job id and calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Job, Symbol
+from core.tasks import JobOutcome, run_job
+from ingestion.services import prices_fetch
+
+
+def _fetch(job: Job) -> JobOutcome:
+    result = prices_fetch(ticker=job.ticker)
+    symbol = Symbol.objects.get(ticker=result.symbol)
+    return JobOutcome(result=result.as_dict(), produced=symbol, symbol=symbol)
+
+
+def fetch_prices_task(job_id: int) -> dict[str, Any]:
+    return run_job(job_id, _fetch)

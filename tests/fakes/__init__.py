@@ -1,0 +1,1 @@
+"""Test doubles for what lies outside the project (the Alpha Vantage HTTP service)."""

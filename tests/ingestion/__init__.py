@@ -1,0 +1,1 @@
+"""Tests for ingestion: providers, fetch services, tasks and /fetch/."""
