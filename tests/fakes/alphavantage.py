@@ -248,7 +248,7 @@ class FakeAlphaVantage:
         self.port = server.server_address[1]
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"fake-alphavantage-{self.port}",
             daemon=True,
         )
@@ -341,9 +341,9 @@ class FakeAlphaVantage:
         now = time.monotonic()
         last = self._last_call_by_key.get(key)
         self._last_call_by_key[key] = now
-        if self.burst_interval is not None and last is not None:
-            if now - last < self.burst_interval:
-                return FakeResponse.sample("information_burst_limit.json")
+        burst = self.burst_interval
+        if burst is not None and last is not None and now - last < burst:
+            return FakeResponse.sample("information_burst_limit.json")
         if self.daily_limit is not None:
             used = self._calls_by_key.get(key, 0)
             if used >= self.daily_limit:
