@@ -1,4 +1,4 @@
-"""Alpha Vantage TIME_SERIES_DAILY client: bounded transport, typed failures, strict bars."""
+"""Alpha Vantage daily-bars client: bounded transport, typed failures, strict rows."""
 
 from __future__ import annotations
 
@@ -71,6 +71,11 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _FIELD_PREFIX = re.compile(r"^\s*\d+\.\s*")
 _PRICE_FIELDS = ("open", "high", "low", "close")
 _INT64_MAX = 2**63 - 1
+_BAD_URL_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+)
 _SNIPPET_CHARS = 200
 
 # urllib3 writes the full request URL, apikey included, at DEBUG on every request
@@ -277,7 +282,8 @@ class AlphaVantageProvider:
             raise self._transport_error(exc, symbol) from None
         with response:
             status = response.status_code
-            if status in RETRY_STATUSES or status >= 500:
+            # Still 5xx here means urllib3 has used up its retries on it.
+            if status >= 500:
                 attempts = _attempts(response)
                 raise ProviderUnavailable(
                     f"Alpha Vantage is unavailable (HTTP {status} after "
@@ -302,11 +308,10 @@ class AlphaVantageProvider:
     def _transport_error(
         self, exc: requests.RequestException, symbol: str
     ) -> ProviderError:
-        if isinstance(
-            exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)
-        ):
+        if isinstance(exc, _BAD_URL_ERRORS):
             return ProviderConfigurationError(
-                "The Alpha Vantage base URL is not a valid URL (check ALPHA_VANTAGE_BASE_URL).",
+                "The Alpha Vantage base URL is not a valid URL "
+                "(check ALPHA_VANTAGE_BASE_URL).",
                 details={"reason": "bad_base_url", "error": type(exc).__name__},
             )
         kind, exhausted = _transport_kind(exc)
@@ -412,15 +417,15 @@ class AlphaVantageProvider:
         lowered = text.lower()
         if any(phrase in lowered for phrase in _BURST_PHRASES):
             return RateLimited(
-                "Alpha Vantage burst limit reached: requests on this key came too close "
-                "together; try again in a few seconds.",
+                "Alpha Vantage burst limit reached: requests on this key came too "
+                "close together; try again in a few seconds.",
                 details={"limit": "burst", "provider_message": provider_message},
                 retry_after=BURST_RETRY_AFTER,
             )
         if any(phrase in lowered for phrase in _MINUTE_PHRASES):
             return RateLimited(
-                "Alpha Vantage rate limit reached: too many calls per minute on this key; "
-                "try again in a minute.",
+                "Alpha Vantage rate limit reached: too many calls per minute on this "
+                "key; try again in a minute.",
                 details={"limit": "burst", "provider_message": provider_message},
                 retry_after=MINUTE_RETRY_AFTER,
             )

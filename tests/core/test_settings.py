@@ -25,7 +25,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     # A local .env may exist; real variables win over it, so each test sets (even
     # to "") every variable its assertions depend on.
     clean = {k: v for k, v in os.environ.items() if k in KEEP}
-    return subprocess.run(  # noqa: S603 - fixed interpreter and code
+    return subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=settings.BASE_DIR,
         env={**clean, **env},

@@ -1,4 +1,4 @@
-"""A local Alpha Vantage stand-in on loopback, answering with the service's real bodies."""
+"""A local Alpha Vantage stand-in on loopback, answering with the real bodies."""
 
 from __future__ import annotations
 
@@ -73,7 +73,10 @@ class FakeResponse:
     def html(
         cls, status: int = 503, title: str = "Service Unavailable"
     ) -> FakeResponse:
-        body = f"<html><head><title>{status} {title}</title></head><body><h1>{title}</h1></body></html>"
+        body = (
+            f"<html><head><title>{status} {title}</title></head>"
+            f"<body><h1>{title}</h1></body></html>"
+        )
         return cls(status=status, body=body, content_type="text/html; charset=utf-8")
 
     @classmethod
@@ -91,7 +94,7 @@ class FakeResponse:
 
     @classmethod
     def slow(cls, delay: float, response: FakeResponse | None = None) -> FakeResponse:
-        """Another response (default: an IBM compact body) served after delay seconds."""
+        """Another response (default: IBM compact) served after delay seconds."""
         base = response or cls.sample("time_series_daily_IBM_compact.json")
         return cls(base.status, base.body, base.content_type, delay, dict(base.headers))
 
@@ -294,7 +297,7 @@ class FakeAlphaVantage:
         start_price: float = 100.0,
         seed: int = 0,
     ) -> None:
-        """Deterministic valid weekday bars (4-decimal strings), `days` of them up to end."""
+        """`days` deterministic, valid weekday bars (4-decimal strings) up to end."""
         self.set_series(
             symbol,
             generate_rows(days=days, end=end, start_price=start_price, seed=seed),
@@ -428,7 +431,9 @@ class FakeAlphaVantage:
         return FakeResponse.json_body(
             {
                 "Meta Data": {
-                    "1. Information": "Daily Time Series with Splits and Dividend Events",
+                    "1. Information": (
+                        "Daily Time Series with Splits and Dividend Events"
+                    ),
                     "2. Symbol": symbol,
                     "3. Last Refreshed": max(rows) if rows else "",
                     "4. Output Size": "Full size" if full else "Compact",
