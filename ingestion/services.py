@@ -23,7 +23,10 @@ from core.api.validation import normalise_ticker
 from core.models import Job, PriceBar, Symbol
 from core.services import job_create, job_set_task_id
 from ingestion.models import ProviderAccount, ProviderDailyUsage
-from ingestion.providers.alpha_vantage import AlphaVantageProvider
+from ingestion.providers.alpha_vantage import (
+    AlphaVantageProvider,
+    seconds_until_next_utc_midnight,
+)
 from ingestion.providers.base import PriceProvider
 from ingestion.providers.errors import MalformedResponse, RateLimited
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
@@ -108,7 +111,7 @@ def provider_call_reserve(
                 "calls_today": usage.calls,
                 "daily_limit": daily_limit,
             },
-            retry_after=seconds_until_utc_midnight(),
+            retry_after=seconds_until_next_utc_midnight(datetime.now(tz=UTC)),
         )
     if account.last_call_at is not None and min_interval > 0:
         wait = min_interval - (timezone.now() - account.last_call_at).total_seconds()
