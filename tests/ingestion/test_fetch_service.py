@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date, timedelta
 from itertools import pairwise
@@ -21,6 +20,7 @@ from ingestion.providers.errors import (
     SymbolNotFound,
 )
 from ingestion.services import key_fingerprint, prices_fetch, provider_call_reserve
+from tests.concurrency import run_concurrently
 from tests.fakes.alphavantage import FakeResponse, generate_rows
 
 pytestmark = pytest.mark.django_db
@@ -233,32 +233,17 @@ def test_calls_are_spaced_by_the_minimum_interval():
 
 @pytest.mark.django_db(transaction=True)
 def test_calls_from_concurrent_workers_are_spaced_and_counted():
-    """Threads hold their own database connections, as separate worker processes do."""
-    stamps: list[float] = []
-    errors: list[BaseException] = []
+    def reserve() -> float:
+        provider_call_reserve(
+            provider="alpha_vantage",
+            fingerprint="c" * 16,
+            daily_limit=25,
+            min_interval=0.3,
+        )
+        return time.monotonic()
 
-    def reserve() -> None:
-        try:
-            provider_call_reserve(
-                provider="alpha_vantage",
-                fingerprint="c" * 16,
-                daily_limit=25,
-                min_interval=0.3,
-            )
-            stamps.append(time.monotonic())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    stamps = sorted(run_concurrently(reserve, 3))
 
-    threads = [threading.Thread(target=reserve) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
-    stamps.sort()
     assert min(b - a for a, b in pairwise(stamps)) >= 0.28
     assert ProviderDailyUsage.objects.get().calls == 3
 
@@ -273,25 +258,9 @@ def test_two_simultaneous_fetches_of_one_symbol_store_each_day_once(
     rows = generate_rows(days=120, end=END, seed=9)
     # The first fetch is still waiting for this slow answer when the second starts.
     fake_av.script(FakeResponse.slow(0.5, FakeResponse.series(rows, symbol="RACE")))
-    results, errors = [], []
-    barrier = threading.Barrier(2)
 
-    def fetch() -> None:
-        try:
-            barrier.wait()
-            results.append(prices_fetch(ticker="RACE"))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    results = run_concurrently(lambda: prices_fetch(ticker="RACE"), 2)
 
-    threads = [threading.Thread(target=fetch) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
     assert len(results) == 2
     assert sorted(r.deduplicated for r in results) == [False, True]
     dates = list(
