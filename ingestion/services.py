@@ -90,11 +90,11 @@ def _account(provider: str, fingerprint: str) -> ProviderAccount:
 @transaction.atomic
 def provider_call_reserve(
     *, provider: str, fingerprint: str, daily_limit: int, min_interval: float
-) -> int:
+) -> datetime:
     """Count one provider call against today's budget and space it from the last one.
 
     The account row is locked while waiting, so calls from every process and
-    worker queue behind each other. Returns the calls used today, this one included.
+    worker queue behind each other. Returns the moment the call was cleared to go.
     """
     account_id = _account(provider, fingerprint).pk
     account = ProviderAccount.objects.select_for_update().get(pk=account_id)
@@ -121,7 +121,7 @@ def provider_call_reserve(
     account.save(update_fields=["last_call_at"])
     usage.calls += 1
     usage.save(update_fields=["calls"])
-    return usage.calls
+    return account.last_call_at
 
 
 def provider_plan_record(*, provider: str, fingerprint: str, plan: str) -> None:

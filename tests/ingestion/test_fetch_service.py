@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -218,33 +217,32 @@ def test_the_daily_budget_refuses_a_fetch_before_anything_is_sent(
 
 
 def test_calls_are_spaced_by_the_minimum_interval():
-    stamps = []
-    for _ in range(3):
+    cleared = [
         provider_call_reserve(
             provider="alpha_vantage",
             fingerprint="f" * 16,
             daily_limit=25,
             min_interval=0.25,
         )
-        stamps.append(time.monotonic())
-    gaps = [b - a for a, b in pairwise(stamps)]
-    assert min(gaps) >= 0.24
+        for _ in range(3)
+    ]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(cleared)]
+    assert min(gaps) >= 0.25
 
 
 @pytest.mark.django_db(transaction=True)
 def test_calls_from_concurrent_workers_are_spaced_and_counted():
-    def reserve() -> float:
-        provider_call_reserve(
+    def reserve() -> datetime:
+        return provider_call_reserve(
             provider="alpha_vantage",
             fingerprint="c" * 16,
             daily_limit=25,
             min_interval=0.3,
         )
-        return time.monotonic()
 
-    stamps = sorted(run_concurrently(reserve, 3))
+    cleared = sorted(run_concurrently(reserve, 3))
 
-    assert min(b - a for a, b in pairwise(stamps)) >= 0.28
+    assert min((b - a).total_seconds() for a, b in pairwise(cleared)) >= 0.3
     assert ProviderDailyUsage.objects.get().calls == 3
 
 
