@@ -1,1 +1,1 @@
-"""Backtesting: the SMA-crossover engine, stored runs and /backtest/ (see docs/architecture.md)."""
+"""Backtesting: the SMA-crossover engine, stored runs and /backtest/."""

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("", include("ingestion.urls")),
+    path("", include("backtesting.urls")),
 ]
 
 handler400 = "core.views.handler_400"

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pandas as pd
 from django.conf import settings
 from django.db.models import Sum
 
 from core.models import PriceBar, Symbol
 from ingestion.models import ProviderDailyUsage
+from ingestion.providers.base import BAR_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,18 @@ def provider_calls_today() -> tuple[int, int]:
         "total"
     ]
     return used or 0, settings.ALPHA_VANTAGE_DAILY_LIMIT
+
+
+def bars_frame(
+    symbol: Symbol, *, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
+    """The symbol's bars in [start, end] as a frame (Decimal prices), oldest first."""
+    bars = PriceBar.objects.filter(symbol=symbol)
+    if start is not None:
+        bars = bars.filter(date__gte=start)
+    if end is not None:
+        bars = bars.filter(date__lte=end)
+    rows = bars.order_by("date").values_list(
+        "date", "open", "high", "low", "close", "volume"
+    )
+    return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))

@@ -1,0 +1,82 @@
+"""Stored backtest runs and their trades; a run is never changed after it is stored."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import Symbol
+
+
+class BacktestRun(models.Model):
+    symbol = models.ForeignKey(
+        Symbol, on_delete=models.CASCADE, related_name="backtests"
+    )
+    fast = models.PositiveSmallIntegerField()
+    slow = models.PositiveSmallIntegerField()
+    initial_investment = models.DecimalField(max_digits=16, decimal_places=2)
+    commission = models.DecimalField(max_digits=6, decimal_places=5, default=0)
+    start_date = models.DateField(help_text="First bar used.")
+    end_date = models.DateField(help_text="Last bar used.")
+    bar_count = models.PositiveIntegerField()
+    # The headline figures get columns so lists can sort and filter on them;
+    # every metric, notes included, is in `metrics`.
+    final_equity = models.DecimalField(max_digits=18, decimal_places=2)
+    total_return_pct = models.FloatField()
+    buy_hold_return_pct = models.FloatField()
+    max_drawdown_pct = models.FloatField()
+    trade_count = models.PositiveIntegerField()
+    metrics = models.JSONField()
+    # {"start": ISO date, "day_offsets": [...], "equity": [...], "buy_hold": [...]}
+    equity_curve = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "backtest"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fast__gte=2)
+                & Q(fast__lt=models.F("slow"))
+                & Q(slow__lte=400),
+                name="backtest_windows_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_date__lte=models.F("end_date")),
+                name="backtest_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol.ticker} SMA {self.fast}/{self.slow} #{self.pk}"
+
+
+class Trade(models.Model):
+    run = models.ForeignKey(
+        BacktestRun, on_delete=models.CASCADE, related_name="trades"
+    )
+    number = models.PositiveIntegerField()
+    entry_date = models.DateField()
+    entry_price = models.DecimalField(max_digits=14, decimal_places=4)
+    exit_date = models.DateField()
+    exit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    shares = models.PositiveBigIntegerField()
+    pnl = models.DecimalField(max_digits=18, decimal_places=2)
+    return_pct = models.FloatField()
+    bars_held = models.PositiveIntegerField()
+    closed_at_end = models.BooleanField(
+        default=False, help_text="Still open on the last bar, so sold at its close."
+    )
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="trade_run_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Trade {self.number} of run {self.run_id}"

@@ -1,0 +1,72 @@
+"""Shared reads of backtests: one shape for the endpoint, the admin and reports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from backtesting.models import BacktestRun
+from core.models import Symbol
+
+
+def latest_backtest(symbol: Symbol) -> BacktestRun | None:
+    return (
+        BacktestRun.objects.filter(symbol=symbol).order_by("-created_at", "-id").first()
+    )
+
+
+def equity_points(run: BacktestRun) -> list[dict[str, Any]]:
+    """The stored curve as [{date, equity, buy_hold}] rows."""
+    curve = run.equity_curve
+    start = date.fromisoformat(curve["start"])
+    return [
+        {
+            "date": (start + timedelta(days=offset)).isoformat(),
+            "equity": equity,
+            "buy_hold": hold,
+        }
+        for offset, equity, hold in zip(
+            curve["day_offsets"], curve["equity"], curve["buy_hold"], strict=True
+        )
+    ]
+
+
+def backtest_to_dict(
+    run: BacktestRun, *, include_equity: bool = False
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": run.pk,
+        "symbol": run.symbol.ticker,
+        "created_at": run.created_at.isoformat(),
+        "parameters": {
+            "strategy": "sma_crossover",
+            "fast": run.fast,
+            "slow": run.slow,
+            "initial_investment": f"{run.initial_investment:.2f}",
+            "commission": float(run.commission),
+        },
+        "data": {
+            "start": run.start_date.isoformat(),
+            "end": run.end_date.isoformat(),
+            "bars": run.bar_count,
+        },
+        "metrics": run.metrics,
+        "trades": [
+            {
+                "number": trade.number,
+                "entry_date": trade.entry_date.isoformat(),
+                "entry_price": str(trade.entry_price),
+                "exit_date": trade.exit_date.isoformat(),
+                "exit_price": str(trade.exit_price),
+                "shares": trade.shares,
+                "pnl": str(trade.pnl),
+                "return_pct": trade.return_pct,
+                "bars_held": trade.bars_held,
+                "closed_at_end": trade.closed_at_end,
+            }
+            for trade in run.trades.all()
+        ],
+    }
+    if include_equity:
+        data["equity"] = equity_points(run)
+    return data
