@@ -8,9 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from admin_ui.forms import BacktestActionForm
+from backtesting.services import backtest_job_enqueue
 from core.models import PriceBar, Symbol
 from core.services import symbol_save
 from ingestion.selectors import symbol_coverage
@@ -46,7 +49,7 @@ class SymbolAdmin(ModelAdmin):
     list_filter = ["is_active", "exchange", "currency"]
     list_filter_submit = True
     ordering = ["ticker"]
-    actions = ["fetch_prices"]
+    actions = ["fetch_prices", "run_backtest"]
     readonly_fields = ["coverage", "last_fetched_at", "created_at"]
     fieldsets = [
         (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
@@ -107,3 +110,30 @@ class SymbolAdmin(ModelAdmin):
             f"Queued {len(jobs)} fetch job(s); follow them on the Jobs page.",
             messages.SUCCESS,
         )
+
+    @action(description="Run backtest", icon="monitoring")
+    def run_backtest(
+        self, request: HttpRequest, queryset: QuerySet[Symbol]
+    ) -> TemplateResponse | None:
+        """Ask for the parameters on an intermediate page, then queue one Job each."""
+        form = BacktestActionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            jobs = [
+                backtest_job_enqueue(symbol=s, params=form.params, user=request.user)
+                for s in queryset
+            ]
+            self.message_user(
+                request,
+                f"Queued {len(jobs)} backtest job(s); follow them on the Jobs page.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Run backtest",
+            "opts": self.model._meta,
+            "form": form,
+            "symbols": list(queryset),
+            "action_name": "run_backtest",
+        }
+        return TemplateResponse(request, "admin_ui/backtest_action.html", context)

@@ -1,0 +1,175 @@
+"""Backtests: runs with their metrics, equity chart and trades; export to CSV/XLSX."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from import_export.admin import ExportActionModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
+from unfold.contrib.import_export.forms import ExportForm
+from unfold.decorators import display
+
+from admin_ui.formatting import money, number, plain_pct, signed_pct, tone
+from admin_ui.resources import BacktestRunResource
+from backtesting.models import BacktestRun, Trade
+from backtesting.selectors import equity_points
+
+METRIC_LABELS = [
+    ("final_equity", "Final equity", money),
+    ("total_return_pct", "Total return", signed_pct),
+    ("buy_hold_return_pct", "Buy and hold", signed_pct),
+    ("cagr_pct", "CAGR", signed_pct),
+    ("max_drawdown_pct", "Max drawdown", signed_pct),
+    ("max_drawdown_days", "Longest drawdown", lambda v: f"{v:,} days"),
+    ("trades", "Trades", lambda v: f"{v:,}"),
+    ("win_rate_pct", "Win rate", plain_pct),
+    ("best_trade_pct", "Best trade", signed_pct),
+    ("worst_trade_pct", "Worst trade", signed_pct),
+    ("avg_trade_pct", "Average trade", signed_pct),
+    ("profit_factor", "Profit factor", number),
+    ("exposure_pct", "Time in market", plain_pct),
+    ("volatility_pct", "Volatility (ann.)", plain_pct),
+    ("sharpe", "Sharpe", number),
+    ("sortino", "Sortino", number),
+]
+SIGNED = {"total_return_pct", "buy_hold_return_pct", "cagr_pct", "avg_trade_pct"}
+
+
+class TradeInline(TabularInline):
+    model = Trade
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "entry_date",
+        "entry_price",
+        "exit_date",
+        "exit_price",
+        "shares",
+        "pnl",
+        "trade_return",
+        "closed_at_end",
+    ]
+    readonly_fields = fields
+
+    @display(description="Return")
+    def trade_return(self, obj: Trade) -> str:
+        return signed_pct(obj.return_pct)
+
+    def has_add_permission(
+        self, request: HttpRequest, obj: BacktestRun | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
+    resource_classes = [BacktestRunResource]
+    export_form_class = ExportForm
+    formats = [CSV, XLSX]
+    list_display = [
+        "id",
+        "symbol",
+        "windows",
+        "total_return",
+        "buy_hold",
+        "max_drawdown",
+        "trade_count",
+        "period",
+        "created_at",
+    ]
+    list_display_links = ["id", "symbol"]
+    list_filter = [
+        "symbol",
+        ("total_return_pct", RangeNumericFilter),
+        ("created_at", RangeDateTimeFilter),
+    ]
+    list_filter_submit = True
+    search_fields = ["symbol__ticker", "symbol__name"]
+    list_select_related = ["symbol"]
+    ordering = ["-created_at"]
+    inlines = [TradeInline]
+    fieldsets = [
+        (None, {"fields": ["symbol", "parameters", "period"]}),
+        ("Results", {"fields": ["summary", "equity_chart"]}),
+    ]
+    readonly_fields = ["symbol", "parameters", "period", "summary", "equity_chart"]
+
+    @display(description="SMA", ordering="fast")
+    def windows(self, obj: BacktestRun) -> str:
+        return f"{obj.fast} / {obj.slow}"
+
+    @display(description="Return", ordering="total_return_pct")
+    def total_return(self, obj: BacktestRun) -> str:
+        return signed_pct(obj.total_return_pct)
+
+    @display(description="Buy and hold", ordering="buy_hold_return_pct")
+    def buy_hold(self, obj: BacktestRun) -> str:
+        return signed_pct(obj.buy_hold_return_pct)
+
+    @display(description="Max drawdown", ordering="max_drawdown_pct")
+    def max_drawdown(self, obj: BacktestRun) -> str:
+        return signed_pct(obj.max_drawdown_pct)
+
+    @display(description="Bars")
+    def period(self, obj: BacktestRun) -> str:
+        return f"{obj.start_date} to {obj.end_date} ({obj.bar_count:,} bars)"
+
+    @display(description="Parameters")
+    def parameters(self, obj: BacktestRun) -> str:
+        return (
+            f"SMA {obj.fast} / {obj.slow}, initial {money(obj.initial_investment)}, "
+            f"commission {float(obj.commission) * 100:.3f} % per side"
+        )
+
+    @display(description="Metrics")
+    def summary(self, obj: BacktestRun) -> SafeString:
+        metrics = obj.metrics
+        figures = [
+            {
+                "label": label,
+                "value": "—" if metrics.get(key) is None else show(metrics[key]),
+                "tone": tone(metrics.get(key)) if key in SIGNED else "",
+            }
+            for key, label, show in METRIC_LABELS
+        ]
+        notes = sorted(metrics.get("notes", {}).items())
+        return render_to_string(
+            "admin_ui/backtest_summary.html", {"figures": figures, "notes": notes}
+        )
+
+    @display(description="Equity vs buy and hold")
+    def equity_chart(self, obj: BacktestRun) -> SafeString:
+        points = equity_points(obj)
+        data = {
+            "labels": [p["date"] for p in points],
+            "datasets": [
+                {
+                    "label": "Strategy",
+                    "data": [p["equity"] for p in points],
+                    "borderColor": "#0284c7",
+                },
+                {
+                    "label": "Buy and hold",
+                    "data": [p["buy_hold"] for p in points],
+                    "borderColor": "#9ca3af",
+                },
+            ],
+        }
+        return render_to_string(
+            "admin_ui/equity_chart.html", {"data": json.dumps(data)}
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: BacktestRun | None = None
+    ) -> bool:
+        return False

@@ -1,0 +1,1 @@
+"""Timing scripts for the pure (Django-free) parts of StockDesk; see RESULTS.md."""
