@@ -44,6 +44,7 @@ SIGNED = {"total_return_pct", "buy_hold_return_pct", "cagr_pct", "avg_trade_pct"
 class TradeInline(TabularInline):
     model = Trade
     extra = 0
+    show_title = False
     can_delete = False
     fields = [
         "number",
@@ -154,6 +155,9 @@ class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
                     "label": "Strategy",
                     "data": [p["equity"] for p in points],
                     "borderColor": "#0284c7",
+                    # unfold's chart reads these to show the y axis and thin the dates.
+                    "displayYAxis": True,
+                    "maxTicksXLimit": 8,
                 },
                 {
                     "label": "Buy and hold",

@@ -78,12 +78,16 @@ class BacktestResult:
 
 def prepare_bars(bars: pd.DataFrame) -> PriceArrays:
     """Arrays from a frame with date, open, close columns (Decimal or float), by date."""
-    frame = bars.sort_values("date")
-    closes = frame["close"].to_numpy(dtype=np.float64)
-    opens = frame["open"].to_numpy(dtype=np.float64)
+    # pandas parses date objects about ten times faster than numpy does.
+    dates = pd.to_datetime(bars["date"]).to_numpy(dtype="datetime64[D]")
+    closes = bars["close"].to_numpy(dtype=np.float64)
+    opens = bars["open"].to_numpy(dtype=np.float64)
+    # Stored bars arrive sorted; sorting only when needed keeps a 20-year run fast.
+    if len(dates) > 1 and not (dates[1:] > dates[:-1]).all():
+        order = np.argsort(dates, kind="stable")
+        dates, closes, opens = dates[order], closes[order], opens[order]
     close_ticks = np.rint(closes * PRICE_SCALE).astype(np.int64)
     tick_sums = np.concatenate(([0], np.cumsum(close_ticks)))
-    dates = pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[D]")
     return PriceArrays(dates, opens, closes, close_ticks, tick_sums)
 
 

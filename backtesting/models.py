@@ -65,7 +65,7 @@ class Trade(models.Model):
     exit_date = models.DateField()
     exit_price = models.DecimalField(max_digits=14, decimal_places=4)
     shares = models.PositiveBigIntegerField()
-    pnl = models.DecimalField(max_digits=18, decimal_places=2)
+    pnl = models.DecimalField("P&L", max_digits=18, decimal_places=2)
     return_pct = models.FloatField()
     bars_held = models.PositiveIntegerField()
     closed_at_end = models.BooleanField(
