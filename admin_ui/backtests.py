@@ -140,7 +140,11 @@ class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
             }
             for key, label, show in METRIC_LABELS
         ]
-        notes = sorted(metrics.get("notes", {}).items())
+        labels = {key: label for key, label, _ in METRIC_LABELS}
+        notes = sorted(
+            (labels.get(key, key), note)
+            for key, note in metrics.get("notes", {}).items()
+        )
         return render_to_string(
             "admin_ui/backtest_summary.html", {"figures": figures, "notes": notes}
         )

@@ -311,6 +311,18 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Analysis",
+                "items": [
+                    {
+                        "title": "Backtests",
+                        "icon": "monitoring",
+                        "link": reverse_lazy(
+                            "admin:backtesting_backtestrun_changelist"
+                        ),
+                    },
+                ],
+            },
+            {
                 "title": "Jobs",
                 "items": [
                     {
