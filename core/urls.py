@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("", include("ingestion.urls")),
     path("", include("backtesting.urls")),
+    path("", include("ml.urls")),
 ]
 
 handler400 = "core.views.handler_400"

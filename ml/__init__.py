@@ -1,1 +1,1 @@
-"""Forecasting: features, the model registry, stored forecasts and /predict/ (see docs/architecture.md)."""
+"""Forecasting: features, the model registry, stored forecasts and /predict/."""

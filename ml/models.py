@@ -1,0 +1,102 @@
+"""The model registry and stored forecasts; a forecast is never changed once stored."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import Symbol
+
+
+class TrainedModel(models.Model):
+    """A fitted forecaster for one symbol, its evaluation, and its artifact.
+
+    One model per symbol is active: the newest trained, unless staff activate another.
+    """
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="models")
+    algorithm = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(help_text="Counts up per symbol.")
+    features = models.JSONField()
+    horizon = models.PositiveSmallIntegerField(default=30)
+    train_start = models.DateField()
+    train_end = models.DateField()
+    train_rows = models.PositiveIntegerField()
+    sklearn_version = models.CharField(max_length=20)
+    artifact = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    evaluation = models.JSONField()
+    # Per-horizon quantiles of out-of-sample log-return errors: the forecast band.
+    residual_quantiles = models.JSONField()
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    trained_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        verbose_name = "model"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol"], condition=Q(is_active=True), name="one_active_model"
+            ),
+            models.UniqueConstraint(fields=["symbol", "version"], name="model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol.ticker} model v{self.version}"
+
+
+class PredictionRun(models.Model):
+    symbol = models.ForeignKey(
+        Symbol, on_delete=models.CASCADE, related_name="forecasts"
+    )
+    model = models.ForeignKey(
+        TrainedModel, on_delete=models.PROTECT, related_name="runs"
+    )
+    as_of = models.DateField(help_text="The last bar the forecast saw.")
+    last_close = models.DecimalField(max_digits=14, decimal_places=4)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "forecast"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "model", "as_of"],
+                name="one_forecast_per_model_and_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol.ticker} forecast as of {self.as_of}"
+
+
+class Prediction(models.Model):
+    run = models.ForeignKey(
+        PredictionRun, on_delete=models.CASCADE, related_name="predictions"
+    )
+    step = models.PositiveSmallIntegerField(help_text="Trading days after as-of.")
+    date = models.DateField()
+    predicted_close = models.DecimalField(max_digits=14, decimal_places=4)
+    lower = models.DecimalField(max_digits=14, decimal_places=4)
+    upper = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["run", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step"], name="prediction_run_step"),
+            models.CheckConstraint(
+                condition=Q(lower__lte=models.F("predicted_close"))
+                & Q(predicted_close__lte=models.F("upper")),
+                name="prediction_inside_band",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.predicted_close}"

@@ -1,0 +1,232 @@
+"""The only writers of models and forecasts: train, activate, load safely, forecast."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import numpy as np
+import sklearn
+import skops.io
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django_q.tasks import async_task
+from sklearn.pipeline import Pipeline
+
+from core.errors import Conflict, NotEnoughData, NotFound, StockDeskError
+from core.models import Job, Symbol
+from core.services import job_create, job_set_task_id
+from ingestion.selectors import bars_frame
+from ml.calendar import next_sessions
+from ml.features import FEATURE_NAMES, LOOKBACK
+from ml.forecaster import (
+    ALGORITHM,
+    HORIZON,
+    MIN_HISTORY,
+    NotEnoughHistory,
+    evaluate,
+    fit,
+    forecast,
+)
+from ml.models import Prediction, PredictionRun, TrainedModel
+
+TRAIN_TASK = "ml.tasks.train_model_task"
+FORECAST_TASK = "ml.tasks.forecast_task"
+_PRICE_STEP = Decimal("0.0001")
+
+
+class ModelUnusable(StockDeskError):
+    """A stored model that must not be loaded: tampered, or from another scikit-learn."""
+
+    status = 409
+    code = "model_unusable"
+
+
+def _symbol(ticker: str) -> Symbol:
+    symbol = Symbol.objects.filter(ticker=ticker).first()
+    if symbol is None:
+        raise NotFound(
+            f"There is no symbol {ticker}; fetch its prices first.",
+            code="unknown_symbol",
+        )
+    return symbol
+
+
+def _closes(symbol: Symbol) -> tuple[np.ndarray, list]:
+    bars = bars_frame(symbol)
+    if bars.empty:
+        raise NotFound(f"{symbol.ticker} has no price bars.", code="no_data")
+    return bars["close"].to_numpy(dtype=np.float64), list(bars["date"])
+
+
+# --- Training and the registry -------------------------------------------------------
+
+
+def model_train(*, ticker: str, user: AbstractBaseUser | None = None) -> TrainedModel:
+    """Fit and evaluate a model on the symbol's stored closes; it becomes the active one."""
+    symbol = _symbol(ticker)
+    closes, dates = _closes(symbol)
+    if len(closes) < MIN_HISTORY:
+        raise NotEnoughData(
+            f"{ticker} has {len(closes)} daily bars; training and evaluating a model "
+            f"needs at least {MIN_HISTORY}.",
+            details={"needed": MIN_HISTORY, "available": len(closes)},
+        )
+    evaluation = evaluate(closes)
+    pipeline = fit(closes)
+    artifact = skops.io.dumps(pipeline)
+    evaluation["first_origin_date"] = dates[
+        evaluation.pop("first_origin_index")
+    ].isoformat()
+    with transaction.atomic():
+        latest = TrainedModel.objects.select_for_update().filter(symbol=symbol)
+        version = (latest.aggregate(top=Max("version"))["top"] or 0) + 1
+        latest.filter(is_active=True).update(is_active=False)
+        return TrainedModel.objects.create(
+            symbol=symbol,
+            algorithm=ALGORITHM,
+            version=version,
+            features=list(FEATURE_NAMES),
+            horizon=HORIZON,
+            train_start=dates[0],
+            train_end=dates[-1],
+            train_rows=len(closes) - LOOKBACK - HORIZON,
+            sklearn_version=sklearn.__version__,
+            artifact=artifact,
+            sha256=hashlib.sha256(artifact).hexdigest(),
+            evaluation=evaluation,
+            residual_quantiles={
+                "lower": evaluation["band"]["lower"],
+                "upper": evaluation["band"]["upper"],
+            },
+            is_active=True,
+            created_by=user if user and user.is_authenticated else None,
+        )
+
+
+@transaction.atomic
+def model_activate(*, model: TrainedModel) -> TrainedModel:
+    """Make this the symbol's active model (the one forecasts use)."""
+    TrainedModel.objects.filter(symbol=model.symbol_id, is_active=True).exclude(
+        pk=model.pk
+    ).update(is_active=False)
+    TrainedModel.objects.filter(pk=model.pk).update(is_active=True)
+    model.is_active = True
+    return model
+
+
+def model_load(model: TrainedModel) -> Pipeline:
+    """The fitted pipeline, after checking its hash, its scikit-learn and its types."""
+    artifact = bytes(model.artifact)
+    if hashlib.sha256(artifact).hexdigest() != model.sha256:
+        raise ModelUnusable(
+            f"Model {model.pk} failed its integrity check (sha256 mismatch): the stored "
+            "artifact was changed. Train a new model.",
+            details={"model": model.pk, "reason": "hash_mismatch"},
+        )
+    if model.sklearn_version != sklearn.__version__:
+        raise ModelUnusable(
+            f"Model {model.pk} was saved by scikit-learn {model.sklearn_version}; this "
+            f"server runs {sklearn.__version__}. Train a new model "
+            "(manage.py train_model) rather than load it.",
+            details={"model": model.pk, "reason": "sklearn_version"},
+        )
+    try:
+        # trusted=None: only the types skops trusts by default may be loaded.
+        loaded = skops.io.loads(artifact, trusted=None)
+    except Exception as exc:
+        raise ModelUnusable(
+            f"Model {model.pk} could not be loaded safely: {type(exc).__name__}.",
+            details={"model": model.pk, "reason": "untrusted_or_corrupt"},
+        ) from exc
+    if not isinstance(loaded, Pipeline):
+        raise ModelUnusable(
+            f"Model {model.pk} is not a scikit-learn pipeline.",
+            details={"model": model.pk, "reason": "wrong_type"},
+        )
+    return loaded
+
+
+# --- Forecasts -----------------------------------------------------------------------
+
+
+def _price(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(_PRICE_STEP)
+
+
+def forecast_create(
+    *, ticker: str, user: AbstractBaseUser | None = None
+) -> tuple[PredictionRun, bool]:
+    """Forecast the next 30 trading days with the symbol's active model.
+
+    A forecast for the same symbol, model and as-of day already stored is returned
+    as it is (False): forecasts are never recomputed or edited.
+    """
+    symbol = _symbol(ticker)
+    closes, dates = _closes(symbol)
+    model = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
+    if model is None:
+        raise Conflict(
+            f"{ticker} has no active model. Train one first: "
+            f"`python manage.py train_model --symbol {ticker}` or the admin action "
+            "Symbols → Train model.",
+            code="no_active_model",
+        )
+    as_of = dates[-1]
+    existing = PredictionRun.objects.filter(
+        symbol=symbol, model=model, as_of=as_of
+    ).first()
+    if existing is not None:
+        return existing, False
+    try:
+        points = forecast(model_load(model), closes, model.residual_quantiles)
+    except NotEnoughHistory as exc:
+        raise NotEnoughData(
+            f"{ticker} has {exc.available} daily bars; a forecast needs at least "
+            f"{exc.needed}.",
+            details={"needed": exc.needed, "available": exc.available},
+        ) from exc
+    sessions = next_sessions(as_of, HORIZON)
+    try:
+        with transaction.atomic():
+            run = PredictionRun.objects.create(
+                symbol=symbol,
+                model=model,
+                as_of=as_of,
+                last_close=_price(float(closes[-1])),
+                created_by=user if user and user.is_authenticated else None,
+            )
+            Prediction.objects.bulk_create(
+                Prediction(
+                    run=run,
+                    step=point.step,
+                    date=day,
+                    predicted_close=_price(point.predicted),
+                    lower=_price(point.lower),
+                    upper=_price(point.upper),
+                )
+                for point, day in zip(points, sessions, strict=True)
+            )
+    except IntegrityError:
+        # Another request stored the same forecast a moment ago: use that one.
+        return PredictionRun.objects.get(symbol=symbol, model=model, as_of=as_of), False
+    return run, True
+
+
+# --- Background jobs -----------------------------------------------------------------
+
+
+def _enqueue(task: str, job_id: int, group: str) -> None:
+    task_id = async_task(task, job_id, task_name=f"{group}-job-{job_id}", group=group)
+    job_set_task_id(job_id=job_id, task_id=str(task_id))
+
+
+def ml_job_enqueue(
+    *, kind: str, symbol: Symbol, user: AbstractBaseUser | None = None
+) -> Job:
+    """Queue a Train model or Forecast Job for one symbol."""
+    task = {Job.Kind.TRAIN: TRAIN_TASK, Job.Kind.PREDICT: FORECAST_TASK}[kind]
+    job = job_create(kind=kind, ticker=symbol.ticker, symbol=symbol, created_by=user)
+    transaction.on_commit(lambda: _enqueue(task, job.pk, kind))
+    return job

@@ -1,0 +1,35 @@
+"""Django-Q2 entry points for models and forecasts; each calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Job
+from core.tasks import JobOutcome, run_job
+from ml.services import forecast_create, model_train
+
+
+def _train(job: Job) -> JobOutcome:
+    model = model_train(ticker=job.ticker, user=job.created_by)
+    return JobOutcome(
+        result={"model": model.pk, "version": model.version},
+        produced=model,
+        symbol=model.symbol,
+    )
+
+
+def _forecast(job: Job) -> JobOutcome:
+    run, created = forecast_create(ticker=job.ticker, user=job.created_by)
+    return JobOutcome(
+        result={"forecast": run.pk, "as_of": run.as_of.isoformat(), "new": created},
+        produced=run,
+        symbol=run.symbol,
+    )
+
+
+def train_model_task(job_id: int) -> dict[str, Any]:
+    return run_job(job_id, _train)
+
+
+def forecast_task(job_id: int) -> dict[str, Any]:
+    return run_job(job_id, _forecast)

@@ -1,0 +1,16 @@
+"""/predict/<symbol>/: a stored 30-day forecast from the active model."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from core.api.auth import api_endpoint
+from core.api.validation import normalise_ticker
+from ml.selectors import forecast_to_dict
+from ml.services import forecast_create
+
+
+@api_endpoint(methods=("GET", "POST"))
+def predict(request: HttpRequest, symbol: str) -> JsonResponse:
+    run, _ = forecast_create(ticker=normalise_ticker(symbol), user=request.user)
+    return JsonResponse(forecast_to_dict(run))
