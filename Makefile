@@ -5,10 +5,12 @@ PY := .venv/bin/python
 .PHONY: demo test lint format fake-av clean
 
 demo: ## Set up and run the product on SQLite with sample data (Ctrl-C stops it)
+	@scripts/system-deps.sh runtime
 	@scripts/bootstrap.sh runtime
 	@scripts/demo.sh
 
 test: ## Install what the tests need, then lint and run the whole suite
+	@scripts/system-deps.sh test
 	@scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -1,4 +1,4 @@
-"""Symbols: the watchlist, its coverage, and the Fetch prices action."""
+"""Symbols: the watchlist, its coverage, and the actions that queue jobs for it."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from unfold.decorators import action, display
 
 from admin_ui.forms import BacktestActionForm
 from backtesting.services import backtest_job_enqueue
-from core.models import PriceBar, Symbol
+from core.models import Job, PriceBar, Symbol
 from core.services import symbol_save
 from ingestion.selectors import symbol_coverage
 from ingestion.services import fetch_job_enqueue
+from ml.services import ml_job_enqueue
 
 
 class SymbolForm(forms.ModelForm):
@@ -49,7 +50,7 @@ class SymbolAdmin(ModelAdmin):
     list_filter = ["is_active", "exchange", "currency"]
     list_filter_submit = True
     ordering = ["ticker"]
-    actions = ["fetch_prices", "run_backtest"]
+    actions = ["fetch_prices", "run_backtest", "train_model", "forecast_30_days"]
     readonly_fields = ["coverage", "last_fetched_at", "created_at"]
     fieldsets = [
         (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
@@ -137,3 +138,29 @@ class SymbolAdmin(ModelAdmin):
             "action_name": "run_backtest",
         }
         return TemplateResponse(request, "admin_ui/backtest_action.html", context)
+
+    @action(description="Train model", icon="model_training")
+    def train_model(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
+        jobs = [
+            ml_job_enqueue(kind=Job.Kind.TRAIN, symbol=s, user=request.user)
+            for s in queryset
+        ]
+        self.message_user(
+            request,
+            f"Queued {len(jobs)} train model job(s); follow them on the Jobs page.",
+            messages.SUCCESS,
+        )
+
+    @action(description="Forecast 30 days", icon="timeline")
+    def forecast_30_days(
+        self, request: HttpRequest, queryset: QuerySet[Symbol]
+    ) -> None:
+        jobs = [
+            ml_job_enqueue(kind=Job.Kind.PREDICT, symbol=s, user=request.user)
+            for s in queryset
+        ]
+        self.message_user(
+            request,
+            f"Queued {len(jobs)} forecast job(s); follow them on the Jobs page.",
+            messages.SUCCESS,
+        )

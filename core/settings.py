@@ -264,6 +264,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # WeasyPrint narrates every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -319,6 +322,16 @@ UNFOLD = {
                         "link": reverse_lazy(
                             "admin:backtesting_backtestrun_changelist"
                         ),
+                    },
+                    {
+                        "title": "Forecasts",
+                        "icon": "timeline",
+                        "link": reverse_lazy("admin:ml_predictionrun_changelist"),
+                    },
+                    {
+                        "title": "Models",
+                        "icon": "model_training",
+                        "link": reverse_lazy("admin:ml_trainedmodel_changelist"),
                     },
                 ],
             },

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("ingestion.urls")),
     path("", include("backtesting.urls")),
     path("", include("ml.urls")),
+    path("", include("reporting.urls")),
 ]
 
 handler400 = "core.views.handler_400"

@@ -1,1 +1,1 @@
-"""Reporting: one report builder, JSON and PDF views and /report/ (see docs/architecture.md)."""
+"""Reporting: one report builder, JSON and PDF views, /report/ and the archive."""

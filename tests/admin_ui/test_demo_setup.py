@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from core.models import ApiToken, PriceBar
+from ml.models import TrainedModel
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,11 @@ def test_demo_setup_prints_a_working_login_and_loads_sample_prices(tmp_path):
     assert client.get("/admin/").status_code == 200
     api = Client(HTTP_AUTHORIZATION=f"Bearer {saved['token']}")
     assert api.get("/jobs/1/").status_code == 404  # authenticated, no such job
+    # A trained, active model per symbol, so /predict/ works straight away.
+    assert TrainedModel.objects.filter(is_active=True).count() == len(tickers)
+    forecast = api.get("/predict/AAPL/")
+    assert forecast.status_code == 200
+    assert len(forecast.json()["predictions"]) == 30
 
 
 def test_running_demo_setup_again_reuses_what_exists(tmp_path):
@@ -52,4 +58,5 @@ def test_running_demo_setup_again_reuses_what_exists(tmp_path):
     assert f"password: {first['password']}" in output
     assert PriceBar.objects.count() == bars
     assert ApiToken.objects.count() == 1
+    assert TrainedModel.objects.count() == 4  # not retrained
     assert "0 new, 0 changed" in output

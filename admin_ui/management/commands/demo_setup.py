@@ -11,9 +11,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.models import Symbol
 from core.services import api_token_create
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
 from ingestion.services import prices_fetch
+from ml.selectors import active_model
+from ml.services import model_train
 
 DEMO_USERNAME = "demo"
 
@@ -37,10 +40,14 @@ class Command(BaseCommand):
         provider = SampleProvider()
         for ticker in SAMPLE_NAMES:
             result = prices_fetch(ticker=ticker, provider=provider)
-            self.stdout.write(
+            line = (
                 f"  {ticker}: {result.received} sample bars "
                 f"({result.inserted} new, {result.updated} changed)"
             )
+            # Forecasts need a trained model; the demo trains one per symbol once.
+            if active_model(Symbol.objects.get(ticker=ticker)) is None:
+                line += f", model v{model_train(ticker=ticker).version} trained"
+            self.stdout.write(line)
         base = options["base_url"].rstrip("/")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"StockDesk admin: {base}/admin/"))

@@ -1,0 +1,226 @@
+"""Forecaster timings on synthetic closes; writes the Forecast section of RESULTS.md.
+
+Run from the repository root, no Django needed:
+
+    .venv/bin/python -m benchmarks.forecast            # measure, print, update RESULTS.md
+    .venv/bin/python -m benchmarks.forecast --no-write # measure and print only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if not __package__:  # run as `python benchmarks/forecast.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import sklearn
+import skops.io
+
+from benchmarks.backtest import (
+    FIRST_DAY,
+    RESULTS_HEADER,
+    RESULTS_PATH,
+    Timing,
+    format_seconds,
+    machine,
+    measure,
+    synthetic_bars,
+)
+from ml import calendar
+from ml.forecaster import HORIZON, REPORTED_HORIZONS, evaluate, fit, forecast
+
+BEGIN_MARKER = "<!-- forecast:begin (written by benchmarks/forecast.py) -->"
+END_MARKER = "<!-- forecast:end -->"
+SIZES = (504, 5_040)  # 2 and 20 years of trading days
+TOTAL_TARGET_S = 1.0  # train + evaluate + predict on 20 years of closes
+
+
+def predict(pipeline: object, closes: np.ndarray, band: dict, as_of: object) -> list:
+    """What forecast_create computes: the 30 points and the 30 trading days."""
+    points = forecast(pipeline, closes, band)
+    sessions = calendar.next_sessions(as_of, HORIZON)
+    return list(zip(points, sessions, strict=True))
+
+
+def train_evaluate_predict(closes: np.ndarray, as_of: object) -> list:
+    evaluation = evaluate(closes)
+    pipeline = fit(closes)
+    return predict(pipeline, closes, evaluation["band"], as_of)
+
+
+def cold_calendar() -> list:
+    """The first next_sessions call in a process builds the NYSE calendar."""
+    calendar._calendar.cache_clear()  # private, but the one way to time a cold build
+    return calendar.next_sessions(FIRST_DAY, HORIZON)
+
+
+def run_all(*, runs: int) -> tuple[list[Timing], dict[str, object]]:
+    warmup = max(1, runs // 10)
+    calendar.next_sessions(FIRST_DAY, HORIZON)  # warm, as in a running server
+    timings: list[Timing] = []
+    facts: dict[str, object] = {}
+    for size in SIZES:
+        bars = synthetic_bars(size)
+        closes = bars["close"].to_numpy(dtype=np.float64)
+        as_of = bars["date"].iloc[-1]
+        evaluation = evaluate(closes)
+        pipeline = fit(closes)
+        target = TOTAL_TARGET_S if size == max(SIZES) else None
+        cases: list[tuple[str, Callable[[], object], float | None]] = [
+            ("train: fit", lambda c=closes: fit(c), None),
+            ("evaluate: walk-forward vs naive", lambda c=closes: evaluate(c), None),
+            (
+                "predict: forecast + next 30 sessions",
+                lambda p=pipeline, c=closes, e=evaluation, d=as_of: predict(
+                    p, c, e["band"], d
+                ),
+                None,
+            ),
+            (
+                "total: train + evaluate + predict",
+                lambda c=closes, d=as_of: train_evaluate_predict(c, d),
+                target,
+            ),
+        ]
+        for label, fn, limit in cases:
+            median, p95 = measure(fn, runs=runs, warmup=warmup)
+            timings.append(Timing(label, size, runs, median, p95, limit))
+        facts[size] = {
+            "first_close": float(closes[0]),
+            "last_close": float(closes[-1]),
+            "last_date": as_of,
+            "origins": evaluation["origins"],
+            "horizons": evaluation["horizons"],
+        }
+
+    artifact = skops.io.dumps(pipeline)
+    median, p95 = measure(
+        lambda: skops.io.loads(skops.io.dumps(pipeline), trusted=None),
+        runs=runs,
+        warmup=warmup,
+    )
+    timings.append(
+        Timing(
+            "skops save + safe load of the fitted pipeline",
+            max(SIZES),
+            runs,
+            median,
+            p95,
+        )
+    )
+    facts["artifact_bytes"] = len(artifact)
+    cold_runs = max(3, runs // 4)
+    median, p95 = measure(cold_calendar, runs=cold_runs, warmup=0)
+    timings.append(
+        Timing(
+            "first next_sessions in a process (builds the calendar)",
+            0,
+            cold_runs,
+            median,
+            p95,
+        )
+    )
+    return timings, facts
+
+
+def table(timings: list[Timing]) -> list[str]:
+    rows = [
+        "| case | closes | runs | median | p95 | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in timings:
+        closes = f"{t.bars:,}" if t.bars else "—"
+        rows.append(
+            f"| {t.label} | {closes} | {t.runs} | {format_seconds(t.median_s)} "
+            f"| {format_seconds(t.p95_s)} | {t.verdict} |"
+        )
+    return rows
+
+
+def scores_line(size: int, facts: dict[str, object]) -> str:
+    horizons = facts[size]["horizons"]
+    parts = [
+        f"{h} d MAE {horizons[str(h)]['model']['mae']:.2f} vs naive "
+        f"{horizons[str(h)]['naive']['mae']:.2f}"
+        for h in REPORTED_HORIZONS
+    ]
+    return "; ".join(parts)
+
+
+def section(
+    timings: list[Timing], facts: dict[str, object], info: dict[str, str]
+) -> str:
+    total = next(t for t in timings if t.target_s is not None)
+    verdict = "met" if total.median_s < total.target_s else "**MISSED**"
+    long_ = facts[max(SIZES)]
+    lines = [
+        BEGIN_MARKER,
+        f"Measured {info['date']} with `python -m benchmarks.forecast`.",
+        "",
+        f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}",
+        f"- Python {info['python']}, numpy {info['numpy']}, scikit-learn "
+        f"{sklearn.__version__}; OPENBLAS settings: {info['openblas']}",
+        f"- Data: the closes of `benchmarks.backtest.synthetic_bars` (seeded geometric "
+        f"random walk, weekdays from {FIRST_DAY}); 5,040 closes run "
+        f"{long_['first_close']:.4f} → {long_['last_close']:.4f}, last day "
+        f"{long_['last_date']}.",
+        "- Cases are the pure functions the services call: `ml.forecaster.fit`, "
+        "`ml.forecaster.evaluate` (walk-forward over the last "
+        f"{long_['origins']} days, a refit every 21 days) and `ml.forecaster.forecast` "
+        "with `ml.calendar.next_sessions(as_of, 30)`; the calendar is built once "
+        "per process (last row) and is warm in the other rows. The database "
+        "reads and writes of `model_train` / `forecast_create` are not included.",
+        f"- A random walk has nothing to learn, so the model should not beat naive: "
+        f"on 5,040 closes {scores_line(max(SIZES), facts)}.",
+        f"- The stored artifact (skops) is {facts['artifact_bytes']:,} bytes.",
+        "- Times are wall-clock `time.perf_counter` per call after a warm-up.",
+        "",
+        *table(timings),
+        "",
+        f"Target: train + evaluate + predict on {total.bars:,} closes: median "
+        f"{format_seconds(total.median_s)}, target {format_seconds(total.target_s)}, "
+        f"{verdict}.",
+        END_MARKER,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace the text between the markers; add a Forecast section if there is none."""
+    text = path.read_text() if path.exists() else RESULTS_HEADER
+    start, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
+    if start != -1 and end > start:
+        text = text[:start] + body + text[end + len(END_MARKER) :]
+    else:
+        text = text.rstrip("\n") + "\n\n## Forecast\n\n" + body + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="repetitions per case")
+    parser.add_argument(
+        "--no-write", action="store_true", help="leave RESULTS.md alone"
+    )
+    args = parser.parse_args(argv)
+
+    info = machine()
+    started = time.perf_counter()
+    timings, facts = run_all(runs=args.runs)
+    print(f"{info['nproc']} CPUs, {info['cpu']}; Python {info['python']}, ", end="")
+    print(f"numpy {info['numpy']}, scikit-learn {sklearn.__version__}")
+    print("\n".join(table(timings)))
+    print(f"({time.perf_counter() - started:.1f} s in all)")
+    if not args.no_write:
+        write_section(RESULTS_PATH, section(timings, facts, info))
+        print(f"updated {RESULTS_PATH.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

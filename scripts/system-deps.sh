@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages StockDesk needs outside Python, when they are missing.
+# Usage: scripts/system-deps.sh runtime|test
+#   runtime: WeasyPrint's libraries and fonts (PDF reports)
+#   test:    runtime + poppler-utils (pdftoppm, for the report page checks)
+set -euo pipefail
+want=${1:-runtime}
+
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+[ "$want" = test ] && packages+=(poppler-utils)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages: ${missing[*]} (install them with your package manager)." >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "Installing system packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
