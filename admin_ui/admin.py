@@ -1,3 +1,3 @@
 """Loads every admin module; Django's autodiscovery imports this file."""
 
-from admin_ui import access, backtests, forecasts, jobs, prices, symbols  # noqa: F401
+from admin_ui import access, backtests, forecasts, jobs, prices, reports, symbols  # noqa: F401

@@ -15,10 +15,10 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
-from admin_ui.formatting import money, number, plain_pct, signed_pct, tone
 from admin_ui.resources import BacktestRunResource
 from backtesting.models import BacktestRun, Trade
 from backtesting.selectors import equity_points
+from core.formatting import money, number, plain_pct, signed_pct, tone
 
 METRIC_LABELS = [
     ("final_equity", "Final equity", money),

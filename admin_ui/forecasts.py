@@ -25,7 +25,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from admin_ui.forecast_resources import PredictionResource
-from admin_ui.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
+from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from core.models import PriceBar
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import Prediction, PredictionRun, TrainedModel

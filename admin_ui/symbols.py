@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -9,6 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
@@ -19,6 +23,7 @@ from core.services import symbol_save
 from ingestion.selectors import symbol_coverage
 from ingestion.services import fetch_job_enqueue
 from ml.services import ml_job_enqueue
+from reporting.services import report_job_enqueue
 
 
 class SymbolForm(forms.ModelForm):
@@ -50,11 +55,18 @@ class SymbolAdmin(ModelAdmin):
     list_filter = ["is_active", "exchange", "currency"]
     list_filter_submit = True
     ordering = ["ticker"]
-    actions = ["fetch_prices", "run_backtest", "train_model", "forecast_30_days"]
-    readonly_fields = ["coverage", "last_fetched_at", "created_at"]
+    actions = [
+        "fetch_prices",
+        "run_backtest",
+        "train_model",
+        "forecast_30_days",
+        "generate_report",
+    ]
+    readonly_fields = ["coverage", "last_fetched_at", "created_at", "reports"]
     fieldsets = [
         (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
         ("Data", {"fields": ["coverage", "last_fetched_at", "created_at"]}),
+        ("Reports", {"fields": ["reports"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
@@ -103,13 +115,28 @@ class SymbolAdmin(ModelAdmin):
     ) -> None:
         symbol_save(symbol=obj)
 
-    @action(description="Fetch prices", icon="download")
-    def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
-        jobs = [fetch_job_enqueue(ticker=s.ticker, user=request.user) for s in queryset]
+    def _queue(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Symbol],
+        enqueue: Callable[[Symbol], object],
+        what: str,
+    ) -> None:
+        """Queue one Job per selected symbol and say how many."""
+        count = sum(1 for symbol in queryset if enqueue(symbol))
         self.message_user(
             request,
-            f"Queued {len(jobs)} fetch job(s); follow them on the Jobs page.",
+            f"Queued {count} {what} job(s); follow them on the Jobs page.",
             messages.SUCCESS,
+        )
+
+    @action(description="Fetch prices", icon="download")
+    def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
+        self._queue(
+            request,
+            queryset,
+            lambda s: fetch_job_enqueue(ticker=s.ticker, user=request.user),
+            "fetch",
         )
 
     @action(description="Run backtest", icon="monitoring")
@@ -141,26 +168,49 @@ class SymbolAdmin(ModelAdmin):
 
     @action(description="Train model", icon="model_training")
     def train_model(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
-        jobs = [
-            ml_job_enqueue(kind=Job.Kind.TRAIN, symbol=s, user=request.user)
-            for s in queryset
-        ]
-        self.message_user(
+        self._queue(
             request,
-            f"Queued {len(jobs)} train model job(s); follow them on the Jobs page.",
-            messages.SUCCESS,
+            queryset,
+            lambda s: ml_job_enqueue(kind=Job.Kind.TRAIN, symbol=s, user=request.user),
+            "train model",
         )
 
     @action(description="Forecast 30 days", icon="timeline")
     def forecast_30_days(
         self, request: HttpRequest, queryset: QuerySet[Symbol]
     ) -> None:
-        jobs = [
-            ml_job_enqueue(kind=Job.Kind.PREDICT, symbol=s, user=request.user)
-            for s in queryset
-        ]
-        self.message_user(
+        self._queue(
             request,
-            f"Queued {len(jobs)} forecast job(s); follow them on the Jobs page.",
-            messages.SUCCESS,
+            queryset,
+            lambda s: ml_job_enqueue(
+                kind=Job.Kind.PREDICT, symbol=s, user=request.user
+            ),
+            "forecast",
+        )
+
+    @action(description="Generate report", icon="picture_as_pdf")
+    def generate_report(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
+        self._queue(
+            request,
+            queryset,
+            lambda s: report_job_enqueue(symbol=s, user=request.user),
+            "report",
+        )
+
+    @display(description="Reports")
+    def reports(self, obj: Symbol) -> str:
+        archived = list(obj.reports.order_by("-created_at")[:10]) if obj.pk else []
+        if not archived:
+            return "No report yet: use the Generate report action on the list."
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a class="text-primary-600 underline" href="{}">{}</a> ({} KB)',
+            (
+                (
+                    reverse("admin:reporting_report_download", args=[r.pk]),
+                    f"{r.created_at:%Y-%m-%d %H:%M}",
+                    f"{r.size_bytes / 1024:,.0f}",
+                )
+                for r in archived
+            ),
         )

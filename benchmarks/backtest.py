@@ -9,14 +9,9 @@ Run from the repository root, no Django needed:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,16 +28,17 @@ from backtesting.engine import (
     run_prepared,
     sweep,
 )
+from benchmarks.results import (
+    RESULTS_PATH,
+    Timing,
+    format_seconds,
+    machine,
+    measure,
+    write_section,
+)
 
-RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN_MARKER = "<!-- backtest:begin (written by benchmarks/backtest.py) -->"
 END_MARKER = "<!-- backtest:end -->"
-RESULTS_HEADER = """\
-# Benchmarks
-
-Each section is written by its own script under `benchmarks/`; a script replaces only
-the text between its own markers, so hand-written notes outside them stay.
-"""
 
 FIRST_DAY = date(2005, 1, 3)  # a Monday; bars run on weekdays from here
 SEED = 20_240_601
@@ -93,49 +89,6 @@ def with_decimals(bars: pd.DataFrame) -> pd.DataFrame:
     for column in ("open", "high", "low", "close"):
         frame[column] = [Decimal(f"{v:.4f}") for v in frame[column]]
     return frame
-
-
-@dataclass(frozen=True)
-class Timing:
-    label: str
-    bars: int
-    runs: int
-    median_s: float
-    p95_s: float
-    target_s: float | None = None
-
-    @property
-    def verdict(self) -> str:
-        if self.target_s is None:
-            return ""
-        limit = format_seconds(self.target_s)
-        return (
-            f"met (< {limit})"
-            if self.median_s < self.target_s
-            else f"MISSED (>= {limit})"
-        )
-
-
-def measure(fn: Callable[[], object], *, runs: int, warmup: int) -> tuple[float, float]:
-    """(median, p95) wall time of fn in seconds, after `warmup` unrecorded calls."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
-    return statistics.median(samples), p95
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 0.001:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
 
 
 def run_all(*, runs: int, sweep_runs: int) -> tuple[list[Timing], dict[str, object]]:
@@ -216,31 +169,6 @@ def run_all(*, runs: int, sweep_runs: int) -> tuple[list[Timing], dict[str, obje
     return timings, facts
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cpus = str(len(os.sched_getaffinity(0)))  # what `nproc` prints
-    except AttributeError:
-        cpus = str(os.cpu_count())
-    blas = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("OPENBLAS"))
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "nproc": cpus,
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "openblas": ", ".join(blas) if blas else "none set",
-    }
-
-
 def table(timings: list[Timing]) -> list[str]:
     rows = [
         "| case | bars | runs | median | p95 | target |",
@@ -290,17 +218,6 @@ def section(
     return "\n".join(lines)
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace the text between the markers; add a Backtest section if there is none."""
-    text = path.read_text() if path.exists() else RESULTS_HEADER
-    start, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
-    if start != -1 and end > start:
-        text = text[:start] + body + text[end + len(END_MARKER) :]
-    else:
-        text = text.rstrip("\n") + "\n\n## Backtest\n\n" + body + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -318,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"numpy {info['numpy']}, pandas {info['pandas']}")
     print("\n".join(table(timings)))
     if not args.no_write:
-        write_section(RESULTS_PATH, section(timings, facts, info))
+        write_section(
+            RESULTS_PATH,
+            heading="Backtest",
+            begin=BEGIN_MARKER,
+            end=END_MARKER,
+            body=section(timings, facts, info),
+        )
         print(f"updated {RESULTS_PATH.name}")
     return 0
 

@@ -336,6 +336,16 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Reports",
+                "items": [
+                    {
+                        "title": "Reports",
+                        "icon": "picture_as_pdf",
+                        "link": reverse_lazy("admin:reporting_report_changelist"),
+                    },
+                ],
+            },
+            {
                 "title": "Jobs",
                 "items": [
                     {

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from admin_ui.formatting import money
+from core.formatting import money
 from core.models import Job, PriceBar
 from ml.models import PredictionRun, TrainedModel
 from ml.selectors import evaluation_summary
