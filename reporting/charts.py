@@ -52,6 +52,17 @@ def _format_dates(axis: plt.Axes) -> None:
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _legend_above(axis: plt.Axes, columns: int) -> None:
+    # Above the plot, so the legend never hides a line.
+    axis.legend(
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncols=columns,
+        fontsize=7,
+        borderaxespad=0.2,
+    )
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -119,7 +130,7 @@ def price_chart(
         axis.yaxis.set_major_formatter(FuncFormatter(_thousands))
         axis.set_ylabel("Price")
         _format_dates(axis)
-        axis.legend(loc="upper left", ncols=5, fontsize=7)
+        _legend_above(axis, 5)
         return _svg(figure)
 
 
@@ -138,7 +149,7 @@ def equity_chart(
         top.plot(dates, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
         top.yaxis.set_major_formatter(FuncFormatter(_thousands))
         top.set_ylabel("Equity")
-        top.legend(loc="upper left", ncols=2, fontsize=7)
+        _legend_above(top, 2)
         bottom.fill_between(dates, drawdown_pct, 0, color=SELL, alpha=0.25, linewidth=0)
         bottom.plot(dates, drawdown_pct, color=SELL, linewidth=0.7)
         bottom.set_ylabel("Drawdown %")
@@ -197,5 +208,5 @@ def forecast_chart(
         axis.yaxis.set_major_formatter(FuncFormatter(_thousands))
         axis.set_ylabel("Price")
         _format_dates(axis)
-        axis.legend(loc="upper left", ncols=4, fontsize=7)
+        _legend_above(axis, 4)
         return _svg(figure)
