@@ -1,3 +1,17 @@
 """Loads every admin module; Django's autodiscovery imports this file."""
 
-from admin_ui import access, backtests, forecasts, jobs, prices, reports, symbols  # noqa: F401
+from django.contrib import admin
+
+from admin_ui import (  # noqa: F401
+    access,
+    backtests,
+    forecasts,
+    jobs,
+    prices,
+    reports,
+    symbols,
+    task_queue,
+)
+
+# The home page is StockDesk's dashboard (admin_ui/dashboard.py fills it).
+admin.site.index_template = "admin_ui/dashboard.html"

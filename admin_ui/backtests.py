@@ -15,7 +15,7 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
-from admin_ui.resources import BacktestRunResource
+from admin_ui.resources import BacktestRunResource, TradeResource
 from backtesting.models import BacktestRun, Trade
 from backtesting.selectors import equity_points
 from core.formatting import money, number, plain_pct, signed_pct, tone
@@ -179,5 +179,43 @@ class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
 
     def has_change_permission(
         self, request: HttpRequest, obj: BacktestRun | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(Trade)
+class TradeAdmin(ModelAdmin, ExportActionModelAdmin):
+    """Every backtest's trades in one list, to filter and export."""
+
+    resource_classes = [TradeResource]
+    export_form_class = ExportForm
+    formats = [CSV, XLSX]
+    list_display = [
+        "run",
+        "number",
+        "entry_date",
+        "entry_price",
+        "exit_date",
+        "exit_price",
+        "shares",
+        "pnl",
+        "trade_return",
+        "closed_at_end",
+    ]
+    list_filter = ["run__symbol", "closed_at_end", ("return_pct", RangeNumericFilter)]
+    list_filter_submit = True
+    search_fields = ["run__symbol__ticker"]
+    list_select_related = ["run__symbol"]
+    ordering = ["-run__created_at", "number"]
+
+    @display(description="Return", ordering="return_pct")
+    def trade_return(self, obj: Trade) -> str:
+        return signed_pct(obj.return_pct)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Trade | None = None
     ) -> bool:
         return False

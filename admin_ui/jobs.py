@@ -56,6 +56,7 @@ class JobAdmin(ModelAdmin):
         "result_link",
     ]
     exclude = ["status", "result_type", "result_id"]
+    actions = ["retry"]
 
     @display(description="Status", label=STATUS_COLOURS, ordering="status")
     def status_badge(self, obj: Job) -> tuple[str, str]:

@@ -1,17 +1,27 @@
-"""Price bars: read-only here; they arrive through fetches (and imports later)."""
+"""Price bars: arrive through fetches or a file import; read-only otherwise."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
+from admin_ui.resources import PriceBarResource
 from core.models import PriceBar
 
 
 @admin.register(PriceBar)
-class PriceBarAdmin(ModelAdmin):
+class PriceBarAdmin(ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin):
+    """Bars come from fetches or from a file import (backfill); never typed in by hand."""
+
+    resource_classes = [PriceBarResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    formats = [CSV, XLSX]
     list_display = [
         "symbol",
         "date",
@@ -22,7 +32,12 @@ class PriceBarAdmin(ModelAdmin):
         "volume",
         "source",
     ]
-    list_filter = [("date", RangeDateFilter), "source", "symbol"]
+    list_filter = [
+        ("date", RangeDateFilter),
+        ("close", RangeNumericFilter),
+        "source",
+        "symbol",
+    ]
     list_filter_submit = True
     search_fields = ["symbol__ticker"]
     date_hierarchy = "date"

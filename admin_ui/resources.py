@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 
 from backtesting.models import BacktestRun, Trade
 from core.models import PriceBar, Symbol
@@ -23,13 +23,48 @@ class SymbolResource(resources.ModelResource):
         import_id_fields = ("ticker",)
 
 
+class IsoDateWidget(widgets.DateWidget):
+    """YYYY-MM-DD dates, with an error that names the value staff typed."""
+
+    def __init__(self) -> None:
+        super().__init__("%Y-%m-%d")
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except ValueError:
+            raise ValueError(
+                f"Date {value!r} is not a valid YYYY-MM-DD date."
+            ) from None
+
+
 class PriceBarResource(resources.ModelResource):
-    symbol = fields.Field(attribute="symbol__ticker", column_name="symbol")
+    """Bars in and out; an import row names its symbol by ticker (it must exist)."""
+
+    symbol = fields.Field(
+        attribute="symbol",
+        column_name="symbol",
+        widget=widgets.ForeignKeyWidget(Symbol, field="ticker"),
+    )
+    date = fields.Field(attribute="date", column_name="date", widget=IsoDateWidget())
 
     class Meta:
         model = PriceBar
         fields = ("symbol", "date", "open", "high", "low", "close", "volume", "source")
         export_order = fields
+        import_id_fields = ("symbol", "date")
+        # Runs the model's checks, database constraints included (high >= low, ...),
+        # so a bad row is reported before anything is written.
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+
+    def before_import_row(self, row, **kwargs) -> None:
+        if row.get("symbol"):
+            row["symbol"] = str(row["symbol"]).strip().upper()
+        if not row.get("source"):
+            row["source"] = PriceBar.Source.IMPORT
 
 
 class BacktestRunResource(resources.ModelResource):

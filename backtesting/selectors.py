@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.db.models import Max
+
 from backtesting.models import BacktestRun
 from core.models import Symbol
 
@@ -70,3 +72,18 @@ def backtest_to_dict(
     if include_equity:
         data["equity"] = equity_points(run)
     return data
+
+
+def latest_runs_ranked() -> list[BacktestRun]:
+    """Each symbol's latest backtest, best total return first."""
+    latest_ids = (
+        BacktestRun.objects.order_by()
+        .values("symbol_id")
+        .annotate(latest=Max("id"))
+        .values_list("latest", flat=True)
+    )
+    return list(
+        BacktestRun.objects.filter(pk__in=list(latest_ids))
+        .select_related("symbol")
+        .order_by("-total_return_pct")
+    )

@@ -68,6 +68,7 @@ class PriceBar(models.Model):
             models.CheckConstraint(
                 condition=Q(low__gt=0) & Q(open__gt=0) & Q(high__gt=0) & Q(close__gt=0),
                 name="pricebar_prices_positive",
+                violation_error_message="Prices must be greater than zero.",
             ),
             models.CheckConstraint(
                 condition=Q(low__lte=F("open"))
@@ -75,6 +76,9 @@ class PriceBar(models.Model):
                 & Q(open__lte=F("high"))
                 & Q(close__lte=F("high")),
                 name="pricebar_low_open_close_high",
+                violation_error_message=(
+                    "Low must not be above open or close, and high not below them."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(volume__gte=0), name="pricebar_volume_nonneg"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 
-from core.models import Job
+from core.models import Job, Symbol
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
@@ -24,3 +27,43 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "result": job.result or None,
         "url": reverse("job-detail", args=[job.pk]),
     }
+
+
+def job_counts_since(since: datetime) -> dict[str, int]:
+    """Jobs created since `since`, by status."""
+    counts = (
+        Job.objects.filter(created_at__gte=since)
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    return {row["status"]: row["n"] for row in counts}
+
+
+def job_outcomes_by_day(days: int, *, now: datetime) -> list[dict[str, Any]]:
+    """Succeeded and failed jobs per UTC day for the last `days` days, oldest first."""
+    first = (now - timedelta(days=days - 1)).date()
+    rows = (
+        Job.objects.filter(created_at__date__gte=first, status__in=Job.FINAL_STATUSES)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "status")
+        .annotate(n=Count("id"))
+    )
+    totals = {(row["day"], row["status"]): row["n"] for row in rows}
+    out = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        out.append(
+            {
+                "day": day,
+                "succeeded": totals.get((day, Job.Status.SUCCEEDED), 0),
+                "failed": totals.get((day, Job.Status.FAILED), 0),
+            }
+        )
+    return out
+
+
+def stale_symbols(*, older_than: timedelta, now: datetime) -> QuerySet[Symbol]:
+    """Watchlist symbols never fetched, or not fetched for longer than `older_than`."""
+    return Symbol.objects.filter(is_active=True).filter(
+        Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=now - older_than)
+    )

@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else")
 os.environ.setdefault("DJANGO_Q_SYNC", "true")
+# The lockout test turns django-axes on; elsewhere it would need a request per login.
+os.environ.setdefault("AXES_ENABLED", "false")
 os.environ.setdefault("PRICE_PROVIDER", "alpha_vantage")
 os.environ.setdefault("ALPHA_VANTAGE_API_KEY", "TESTKEY0123456789")
 os.environ.setdefault("ALPHA_VANTAGE_BASE_URL", "http://127.0.0.1:9/query")

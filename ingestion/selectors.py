@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 
 from core.models import PriceBar, Symbol
 from ingestion.models import ProviderDailyUsage
@@ -62,3 +62,40 @@ def bars_frame(
         "date", "open", "high", "low", "close", "volume"
     )
     return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """Which watchlist symbols today's remaining provider budget can refresh."""
+
+    to_fetch: list[Symbol]
+    waiting: list[Symbol]
+    calls_left: int | None  # None: the provider has no daily budget (sample data)
+
+
+def watchlist_refresh_plan(*, now: datetime | None = None) -> RefreshPlan:
+    """Active symbols not fetched today, oldest first, cut at the calls left today.
+
+    One call per symbol is assumed (a known free key asks compact once); a symbol
+    that needs more is refused by the budget check and waits for the next day too.
+    """
+    now = now or datetime.now(tz=UTC)
+    start_of_day = datetime.combine(now.date(), datetime.min.time(), UTC)
+    due = list(
+        Symbol.objects.filter(is_active=True)
+        .filter(Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=start_of_day))
+        .order_by(F("last_fetched_at").asc(nulls_first=True), "ticker")
+    )
+    if not uses_metered_provider():
+        return RefreshPlan(to_fetch=due, waiting=[], calls_left=None)
+    used, limit = provider_calls_today()
+    left = max(0, limit - used)
+    return RefreshPlan(to_fetch=due[:left], waiting=due[left:], calls_left=left)
+
+
+def uses_metered_provider() -> bool:
+    """Whether fetches go to Alpha Vantage (budgeted) rather than offline samples."""
+    choice = settings.PRICE_PROVIDER
+    return choice == "alpha_vantage" or (
+        choice == "auto" and bool(settings.ALPHA_VANTAGE_API_KEY)
+    )

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from core.api.validation import normalise_ticker
@@ -30,6 +31,7 @@ from ingestion.providers.alpha_vantage import (
 from ingestion.providers.base import PriceProvider
 from ingestion.providers.errors import MalformedResponse, RateLimited
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
+from ingestion.selectors import uses_metered_provider, watchlist_refresh_plan
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +165,7 @@ class DatabaseCallHooks:
 
 def provider_from_settings() -> PriceProvider:
     """The configured provider: Alpha Vantage with a key, else offline sample data."""
-    choice = settings.PRICE_PROVIDER
-    if choice == "sample" or (choice == "auto" and not settings.ALPHA_VANTAGE_API_KEY):
+    if not uses_metered_provider():
         return SampleProvider()
     return AlphaVantageProvider(
         api_key=settings.ALPHA_VANTAGE_API_KEY,
@@ -376,3 +377,48 @@ def fetch_job_enqueue(*, ticker: str, user: AbstractBaseUser | None = None) -> J
     )
     transaction.on_commit(lambda: _enqueue_fetch(job.pk))
     return job
+
+
+def watchlist_refresh_enqueue(*, user: AbstractBaseUser | None = None) -> list[Job]:
+    """Queue a fetch for each watchlist symbol today's budget allows; the rest wait."""
+    plan = watchlist_refresh_plan()
+    if plan.waiting:
+        logger.info(
+            "Watchlist refresh: %d symbols wait for the next day's provider budget",
+            len(plan.waiting),
+        )
+    return [
+        fetch_job_enqueue(ticker=symbol.ticker, user=user) for symbol in plan.to_fetch
+    ]
+
+
+REFRESH_SCHEDULE_NAME = "Nightly watchlist refresh"
+REFRESH_TASK = "ingestion.tasks.refresh_watchlist_task"
+# 22:30 UTC is after the US close (16:00 New York) in summer and winter time.
+REFRESH_AT = (22, 30)
+
+
+def schedules_setup(*, now: datetime | None = None) -> Schedule:
+    """Create or update the nightly refresh schedule; running it again changes nothing."""
+    now = now or datetime.now(tz=UTC)
+    first_run = now.replace(
+        hour=REFRESH_AT[0], minute=REFRESH_AT[1], second=0, microsecond=0
+    )
+    if first_run <= now:
+        first_run += timedelta(days=1)
+    schedule, created = Schedule.objects.get_or_create(
+        name=REFRESH_SCHEDULE_NAME,
+        defaults={
+            "func": REFRESH_TASK,
+            "schedule_type": Schedule.DAILY,
+            "next_run": first_run,
+            "repeats": -1,
+        },
+    )
+    if not created and (schedule.func, schedule.schedule_type) != (
+        REFRESH_TASK,
+        Schedule.DAILY,
+    ):
+        schedule.func, schedule.schedule_type = REFRESH_TASK, Schedule.DAILY
+        schedule.save(update_fields=["func", "schedule_type"])
+    return schedule

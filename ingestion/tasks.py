@@ -6,7 +6,7 @@ from typing import Any
 
 from core.models import Job, Symbol
 from core.tasks import JobOutcome, run_job
-from ingestion.services import prices_fetch
+from ingestion.services import prices_fetch, watchlist_refresh_enqueue
 
 
 def _fetch(job: Job) -> JobOutcome:
@@ -17,3 +17,9 @@ def _fetch(job: Job) -> JobOutcome:
 
 def fetch_prices_task(job_id: int) -> dict[str, Any]:
     return run_job(job_id, _fetch)
+
+
+def refresh_watchlist_task() -> dict[str, Any]:
+    """The nightly schedule's entry: queue today's affordable watchlist fetches."""
+    jobs = watchlist_refresh_enqueue()
+    return {"queued": [job.ticker for job in jobs]}

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from core.models import Symbol
 from core.services import api_token_create
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
-from ingestion.services import prices_fetch
+from ingestion.services import prices_fetch, schedules_setup
 from ml.selectors import active_model
 from ml.services import model_train
 
@@ -48,6 +48,10 @@ class Command(BaseCommand):
             if active_model(Symbol.objects.get(ticker=ticker)) is None:
                 line += f", model v{model_train(ticker=ticker).version} trained"
             self.stdout.write(line)
+        schedule = schedules_setup()
+        self.stdout.write(
+            f"  Schedule: {schedule.name}, next run {schedule.next_run:%Y-%m-%d %H:%M} UTC"
+        )
         base = options["base_url"].rstrip("/")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"StockDesk admin: {base}/admin/"))
