@@ -15,3 +15,4 @@ from admin_ui import (  # noqa: F401
 
 # The home page is StockDesk's dashboard (admin_ui/dashboard.py fills it).
 admin.site.index_template = "admin_ui/dashboard.html"
+admin.site.index_title = "Dashboard"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -22,10 +26,12 @@ from unfold.decorators import action, display
 from admin_ui.forms import BacktestActionForm
 from admin_ui.resources import SymbolResource
 from backtesting.services import backtest_job_enqueue
+from core.formatting import money, signed_pct
 from core.models import Job, PriceBar, Symbol
 from core.services import symbol_save
 from ingestion.selectors import symbol_coverage
 from ingestion.services import fetch_job_enqueue
+from ml.selectors import forecast_rows, realised_scores
 from ml.services import ml_job_enqueue
 from reporting.services import report_job_enqueue
 
@@ -69,11 +75,30 @@ class SymbolAdmin(ModelAdmin, ExportActionModelAdmin):
         "forecast_30_days",
         "generate_report",
     ]
-    readonly_fields = ["coverage", "last_fetched_at", "created_at", "reports"]
+    readonly_fields = [
+        "coverage",
+        "last_fetched_at",
+        "created_at",
+        "price_chart",
+        "recent_bars",
+        "backtests",
+        "forecasts",
+        "reports",
+    ]
     fieldsets = [
         (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
         ("Data", {"fields": ["coverage", "last_fetched_at", "created_at"]}),
-        ("Reports", {"fields": ["reports"]}),
+        ("Price chart", {"classes": ["tab"], "fields": ["price_chart"]}),
+        ("Recent bars", {"classes": ["tab"], "fields": ["recent_bars"]}),
+        ("Backtests", {"classes": ["tab"], "fields": ["backtests"]}),
+        ("Forecasts", {"classes": ["tab"], "fields": ["forecasts"]}),
+        ("Reports", {"classes": ["tab"], "fields": ["reports"]}),
+    ]
+    actions_detail = [
+        "detail_fetch",
+        "detail_backtest",
+        "detail_forecast",
+        "detail_report",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
@@ -221,3 +246,181 @@ class SymbolAdmin(ModelAdmin, ExportActionModelAdmin):
                 for r in archived
             ),
         )
+
+    # --- the symbol's page: what it holds, and buttons that queue Jobs for it ---
+
+    @display(description="Close with SMA 50 and SMA 200")
+    def price_chart(self, obj: Symbol) -> str:
+        bars = (
+            list(
+                obj.bars.order_by("-date").values_list("date", "close")[
+                    : CHART_BARS + SMA_SLOW
+                ]
+            )[::-1]
+            if obj.pk
+            else []
+        )
+        if not bars:
+            return "No bars yet: use Fetch prices above."
+        closes = pd.Series([float(close) for _, close in bars])
+        fast, slow = closes.rolling(SMA_FAST).mean(), closes.rolling(SMA_SLOW).mean()
+        shown = slice(max(0, len(bars) - CHART_BARS), None)
+
+        def series(values: pd.Series) -> list[float | None]:
+            return [None if pd.isna(v) else round(float(v), 2) for v in values[shown]]
+
+        data = {
+            "labels": [day.isoformat() for day, _ in bars[shown]],
+            "datasets": [
+                {
+                    "label": "Close",
+                    "data": series(closes),
+                    "borderColor": "#111827",
+                    "displayYAxis": True,
+                    "maxTicksXLimit": 8,
+                },
+                {"label": "SMA 50", "data": series(fast), "borderColor": "#f59e0b"},
+                {"label": "SMA 200", "data": series(slow), "borderColor": "#7c3aed"},
+            ],
+        }
+        return render_to_string(
+            "admin_ui/symbol_chart.html", {"data": json.dumps(data)}
+        )
+
+    @display(description="Last 10 bars")
+    def recent_bars(self, obj: Symbol) -> str:
+        bars = obj.bars.order_by("-date")[:10] if obj.pk else []
+        return _table(
+            ["Date", "Open", "High", "Low", "Close", "Volume", "Source"],
+            [
+                (
+                    None,
+                    [
+                        bar.date,
+                        money(bar.open),
+                        money(bar.high),
+                        money(bar.low),
+                        money(bar.close),
+                        f"{bar.volume:,}",
+                        bar.get_source_display(),
+                    ],
+                )
+                for bar in bars
+            ],
+            "No bars yet: use Fetch prices above.",
+        )
+
+    @display(description="Latest backtests")
+    def backtests(self, obj: Symbol) -> str:
+        runs = obj.backtests.order_by("-created_at")[:10] if obj.pk else []
+        return _table(
+            [
+                "Run",
+                "SMA",
+                "Period",
+                "Return",
+                "Buy and hold",
+                "Max drawdown",
+                "Trades",
+            ],
+            [
+                (
+                    reverse("admin:backtesting_backtestrun_change", args=[run.pk]),
+                    [
+                        f"#{run.pk}, {run.created_at:%Y-%m-%d}",
+                        f"{run.fast} / {run.slow}",
+                        f"{run.start_date} to {run.end_date}",
+                        signed_pct(run.total_return_pct),
+                        signed_pct(run.buy_hold_return_pct),
+                        signed_pct(run.max_drawdown_pct),
+                        run.trade_count,
+                    ],
+                )
+                for run in runs
+            ],
+            "No backtest yet: use Backtest above.",
+        )
+
+    @display(description="Latest forecasts")
+    def forecasts(self, obj: Symbol) -> str:
+        runs = (
+            obj.forecasts.select_related("model").order_by("-as_of", "-id")[:10]
+            if obj.pk
+            else []
+        )
+        rows = []
+        for run in runs:
+            realised = realised_scores(forecast_rows(run))
+            rows.append(
+                (
+                    reverse("admin:ml_predictionrun_change", args=[run.pk]),
+                    [
+                        f"as of {run.as_of}",
+                        f"v{run.model.version}",
+                        money(run.last_close),
+                        f"{realised['days_known']} of 30",
+                        money(realised["mae"]),
+                    ],
+                )
+            )
+        return _table(
+            ["Forecast", "Model", "Last close", "Days arrived", "Realised MAE"],
+            rows,
+            "No forecast yet: use Forecast above (after training a model).",
+        )
+
+    def _detail(
+        self, request: HttpRequest, object_id: str, enqueue: Callable, what: str
+    ):
+        symbol = Symbol.objects.get(pk=object_id)
+        self._queue(request, Symbol.objects.filter(pk=symbol.pk), enqueue, what)
+        return redirect(reverse("admin:core_symbol_change", args=[symbol.pk]))
+
+    @action(description="Fetch prices", url_path="fetch", icon="download")
+    def detail_fetch(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._detail(
+            request,
+            object_id,
+            lambda s: fetch_job_enqueue(ticker=s.ticker, user=request.user),
+            "fetch",
+        )
+
+    @action(description="Backtest", url_path="backtest", icon="monitoring")
+    def detail_backtest(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        # The same parameter form as the bulk action, for this one symbol.
+        return self.run_backtest(request, Symbol.objects.filter(pk=object_id))
+
+    @action(description="Forecast 30 days", url_path="forecast", icon="timeline")
+    def detail_forecast(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._detail(
+            request,
+            object_id,
+            lambda s: ml_job_enqueue(
+                kind=Job.Kind.PREDICT, symbol=s, user=request.user
+            ),
+            "forecast",
+        )
+
+    @action(description="Generate report", url_path="report", icon="picture_as_pdf")
+    def detail_report(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._detail(
+            request,
+            object_id,
+            lambda s: report_job_enqueue(symbol=s, user=request.user),
+            "report",
+        )
+
+
+CHART_BARS = 250
+SMA_FAST, SMA_SLOW = 50, 200
+
+
+def _table(headings: list[str], rows: list[tuple[str | None, list]], empty: str) -> str:
+    return render_to_string(
+        "admin_ui/simple_table.html",
+        {
+            "headings": headings,
+            "rows": [{"url": url, "cells": cells} for url, cells in rows],
+            "empty": empty,
+        },
+    )

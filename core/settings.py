@@ -320,6 +320,16 @@ UNFOLD = {
         "show_all_applications": True,
         "navigation": [
             {
+                "title": "Overview",
+                "items": [
+                    {
+                        "title": "Dashboard",
+                        "icon": "dashboard",
+                        "link": reverse_lazy("admin:index"),
+                    },
+                ],
+            },
+            {
                 "title": "Market data",
                 "items": [
                     {
@@ -343,6 +353,11 @@ UNFOLD = {
                         "link": reverse_lazy(
                             "admin:backtesting_backtestrun_changelist"
                         ),
+                    },
+                    {
+                        "title": "Trades",
+                        "icon": "swap_vert",
+                        "link": reverse_lazy("admin:backtesting_trade_changelist"),
                     },
                     {
                         "title": "Forecasts",
