@@ -46,6 +46,10 @@ class ApiTokenAdmin(ModelAdmin):
     def state(self, obj: ApiToken) -> tuple[str, str]:
         return ("revoked", "Revoked") if obj.is_revoked else ("active", "Active")
 
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
+        # A new token needs only its owner and purpose; the rest exists once saved.
+        return ["user", "name"] if obj is None else self.fields
+
     def get_readonly_fields(
         self, request: HttpRequest, obj: ApiToken | None = None
     ) -> Any:

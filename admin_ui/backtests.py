@@ -194,11 +194,11 @@ class TradeAdmin(ModelAdmin, ExportActionModelAdmin):
         "run",
         "number",
         "entry_date",
-        "entry_price",
+        "bought_at",
         "exit_date",
-        "exit_price",
+        "sold_at",
         "shares",
-        "pnl",
+        "profit",
         "trade_return",
         "closed_at_end",
     ]
@@ -207,6 +207,20 @@ class TradeAdmin(ModelAdmin, ExportActionModelAdmin):
     search_fields = ["run__symbol__ticker"]
     list_select_related = ["run__symbol"]
     ordering = ["-run__created_at", "number"]
+
+    @display(description="Entry price", ordering="entry_price")
+    def bought_at(self, obj: Trade) -> str:
+        return money(obj.entry_price)
+
+    @display(description="Exit price", ordering="exit_price")
+    def sold_at(self, obj: Trade) -> str:
+        return money(obj.exit_price)
+
+    @display(
+        description="P&L", ordering="pnl", label={"up": "success", "down": "danger"}
+    )
+    def profit(self, obj: Trade) -> tuple[str, str]:
+        return ("up" if obj.pnl >= 0 else "down"), money(obj.pnl)
 
     @display(description="Return", ordering="return_pct")
     def trade_return(self, obj: Trade) -> str:

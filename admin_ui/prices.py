@@ -9,8 +9,10 @@ from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import display
 
 from admin_ui.resources import PriceBarResource
+from core.formatting import money
 from core.models import PriceBar
 
 
@@ -25,11 +27,11 @@ class PriceBarAdmin(ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin):
     list_display = [
         "symbol",
         "date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
+        "open_price",
+        "high_price",
+        "low_price",
+        "close_price",
+        "volume_shares",
         "source",
     ]
     list_filter = [
@@ -44,6 +46,26 @@ class PriceBarAdmin(ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin):
     ordering = ["-date", "symbol__ticker"]
     list_select_related = ["symbol"]
     list_per_page = 100
+
+    @display(description="Open", ordering="open")
+    def open_price(self, obj: PriceBar) -> str:
+        return money(obj.open)
+
+    @display(description="High", ordering="high")
+    def high_price(self, obj: PriceBar) -> str:
+        return money(obj.high)
+
+    @display(description="Low", ordering="low")
+    def low_price(self, obj: PriceBar) -> str:
+        return money(obj.low)
+
+    @display(description="Close", ordering="close")
+    def close_price(self, obj: PriceBar) -> str:
+        return money(obj.close)
+
+    @display(description="Volume", ordering="volume")
+    def volume_shares(self, obj: PriceBar) -> str:
+        return f"{obj.volume:,}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
