@@ -3,11 +3,12 @@
 # Usage: scripts/system-deps.sh runtime|test
 #   runtime: WeasyPrint's libraries and fonts (PDF reports)
 #   test:    runtime + poppler-utils (pdftoppm, for the report page checks)
+#            + chromium (the browser tests drive Debian's build; never `playwright install`)
 set -euo pipefail
 want=${1:-runtime}
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-[ "$want" = test ] && packages+=(poppler-utils)
+[ "$want" = test ] && packages+=(poppler-utils chromium)
 
 missing=()
 for package in "${packages[@]}"; do

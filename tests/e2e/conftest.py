@@ -1,0 +1,224 @@
+"""Browser tests: headless Debian Chromium against a live server and a real Django-Q2 worker.
+
+The live server runs in this process (settings changed here apply to it); the worker
+is a `manage.py qcluster` subprocess on the same test database, the ORM broker and the
+fake Alpha Vantage server. One worker serves the whole module; every test starts from
+an emptied database (transactional tests), which the worker reads like any client.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_q.conf import Conf
+from playwright.sync_api import Page, expect
+
+from core.models import Symbol
+from ingestion.services import prices_fetch
+from tests.fakes.alphavantage import FakeAlphaVantage
+
+# Playwright's sync API runs an event loop in the test thread.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's build; never `playwright install`
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+# A PREMIUM-prefixed key gets full history from the fake; 600 weekdays up to the
+# end date, of which the fetch keeps the last PRICE_HISTORY_YEARS (2): ~520 bars,
+# enough for a 20/60 backtest and for training the forecaster.
+PREMIUM_KEY = "PREMIUM0123456789"
+TICKER = "ACME"
+SERIES_DAYS = 600
+SERIES_END = date(2024, 6, 7)
+USERNAME = "e2e-admin"
+PASSWORD = "e2e-pass-4821"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the item, for the screenshot fixture."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+# --- the browser ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1440, "height": 900},
+        "accept_downloads": True,
+    }
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request: pytest.FixtureRequest, page: Page) -> Iterator[None]:
+    """A full-page screenshot in test-artifacts/ when the test fails."""
+    page.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        path = ARTIFACTS / f"e2e-{name}.png"
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            print(f"screenshot: {path} (page {page.url})")
+        except Exception as exc:  # a crashed page must not hide the failure
+            print(f"no screenshot: {exc}")
+
+
+# --- the fake provider, settings and the worker -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def e2e_fake_av() -> Iterator[FakeAlphaVantage]:
+    with FakeAlphaVantage() as fake:
+        fake.generate_series(TICKER, days=SERIES_DAYS, end=SERIES_END, seed=3)
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-media")
+
+
+@pytest.fixture(autouse=True)
+def e2e_settings(
+    settings, monkeypatch, live_server, e2e_fake_av, media_root
+) -> Iterator[None]:
+    """The live server (this process) sees what the worker sees; jobs go to the queue."""
+    settings.MEDIA_ROOT = media_root
+    settings.PRICE_PROVIDER = "alpha_vantage"
+    settings.ALPHA_VANTAGE_BASE_URL = e2e_fake_av.base_url
+    settings.ALPHA_VANTAGE_API_KEY = PREMIUM_KEY
+    settings.ALPHA_VANTAGE_PLAN = "premium"
+    settings.ALPHA_VANTAGE_MIN_INTERVAL = 0.0
+    settings.ALPHA_VANTAGE_DAILY_LIMIT = 25
+    # settings_test runs tasks inline; here the worker must run them.
+    monkeypatch.setattr(Conf, "SYNC", False)
+    e2e_fake_av.requests.clear()
+    yield
+
+
+def database_url() -> str:
+    """The test database, as a URL for the worker process."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    django_db_setup, e2e_fake_av, media_root, tmp_path_factory
+) -> Iterator[subprocess.Popen]:
+    """One `manage.py qcluster` for the module, polling the ORM queue every 0.2 s."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get(
+            "DJANGO_SETTINGS_MODULE", "core.settings_test"
+        ),
+        "DATABASE_URL": database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "DJANGO_Q_SYNC": "false",
+        "DJANGO_Q_POLL": "0.2",
+        "DJANGO_Q_WORKERS": "1",
+        "MEDIA_ROOT": str(media_root),
+        "PRICE_PROVIDER": "alpha_vantage",
+        "ALPHA_VANTAGE_API_KEY": PREMIUM_KEY,
+        "ALPHA_VANTAGE_BASE_URL": e2e_fake_av.base_url,
+        "ALPHA_VANTAGE_PLAN": "premium",
+        "ALPHA_VANTAGE_MIN_INTERVAL": "0",
+    }
+    log = tmp_path_factory.mktemp("qcluster") / "qcluster.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    text = log.read_text(errors="replace")
+    if "Traceback" in text or "ERROR" in text:
+        print(text[-4000:])
+
+
+# --- data and pages -----------------------------------------------------------------
+
+
+@pytest.fixture
+def acme(transactional_db, e2e_settings) -> Symbol:
+    """ACME with ~520 bars, fetched in-process from the fake (no queue involved)."""
+    prices_fetch(ticker=TICKER)
+    return Symbol.objects.get(ticker=TICKER)
+
+
+@pytest.fixture
+def admin_account(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username=USERNAME, password=PASSWORD, email="e2e@example.com"
+    )
+
+
+def log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
+    page.wait_for_url(f"{base_url}/admin/")
+
+
+@pytest.fixture
+def admin_page(page: Page, live_server, admin_account) -> Page:
+    """A page logged in as a superuser through the login form."""
+    log_in(page, live_server.url)
+    return page
+
+
+@pytest.fixture
+def url(live_server) -> Callable[[str], str]:
+    return lambda path: f"{live_server.url}{path}"
