@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: demo test lint format fake-av clean
+.PHONY: demo test lint lint-deploy format fake-av clean
 
 demo: ## Set up and run the product on SQLite with sample data (Ctrl-C stops it)
 	@scripts/system-deps.sh runtime
@@ -14,12 +14,17 @@ test: ## Install what the tests need, then lint and run the whole suite
 	@scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	scripts/lint-deploy.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	@scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+lint-deploy: ## hadolint, actionlint and `docker compose config` on the deployment files
+	@scripts/bootstrap.sh dev
+	scripts/lint-deploy.sh
 
 format:
 	@scripts/bootstrap.sh dev
@@ -31,4 +36,4 @@ fake-av: ## Run the fake Alpha Vantage server by hand on port 8765
 	$(PY) -m tests.fakes.alphavantage --port 8765
 
 clean:
-	rm -rf .venv .pytest_cache .ruff_cache .hypothesis .test-db.sqlite3* staticfiles
+	rm -rf .venv .pytest_cache .ruff_cache .hypothesis .test-db.sqlite3* staticfiles node_modules

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.models import ApiToken, Job, Symbol
@@ -141,3 +142,25 @@ def symbol_save(*, symbol: Symbol) -> Symbol:
     symbol.full_clean()
     symbol.save()
     return symbol
+
+
+def jobs_sweep_stuck(*, running_for: timedelta, queued_for: timedelta) -> int:
+    """Fail Jobs a dead worker left behind, so every Job ends in a final state.
+
+    A Job still running after `running_for` outlived every task timeout and retry;
+    one still queued after `queued_for` was never picked up. Returns how many.
+    """
+    now = timezone.now()
+    stuck = Job.objects.filter(
+        Q(status=Job.Status.RUNNING, started_at__lt=now - running_for)
+        | Q(status=Job.Status.QUEUED, created_at__lt=now - queued_for)
+    )
+    return stuck.update(
+        status=Job.Status.FAILED,
+        finished_at=now,
+        error_code="stuck",
+        error=(
+            "No result: the worker stopped before finishing, or no worker picked the "
+            "job up. Retry it from the Jobs page."
+        ),
+    )

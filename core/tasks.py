@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from core.errors import StockDeskError
 from core.models import Job, Symbol
-from core.services import job_fail, job_start, job_succeed
+from core.services import job_fail, job_start, job_succeed, jobs_sweep_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +51,14 @@ def run_job(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
         job=job, result=outcome.result, produced=outcome.produced, symbol=outcome.symbol
     )
     return {"job": job_id, "status": Job.Status.SUCCEEDED}
+
+
+def sweep_stuck_jobs_task() -> dict[str, int]:
+    """Scheduled: fail Jobs left running or queued far past any task's lifetime."""
+    cluster = settings.Q_CLUSTER
+    lifetime = cluster["retry"] * cluster.get("max_attempts", 1) + cluster["timeout"]
+    return {
+        "failed": jobs_sweep_stuck(
+            running_for=timedelta(seconds=lifetime), queued_for=timedelta(hours=24)
+        )
+    }

@@ -398,14 +398,32 @@ REFRESH_TASK = "ingestion.tasks.refresh_watchlist_task"
 REFRESH_AT = (22, 30)
 
 
+SWEEP_SCHEDULE_NAME = "Sweep stuck jobs"
+SWEEP_TASK = "core.tasks.sweep_stuck_jobs_task"
+
+
 def schedules_setup(*, now: datetime | None = None) -> Schedule:
-    """Create or update the nightly refresh schedule; running it again changes nothing."""
+    """Create or update the nightly refresh (returned) and the stuck-job sweeper.
+
+    Running it again changes nothing.
+    """
     now = now or datetime.now(tz=UTC)
     first_run = now.replace(
         hour=REFRESH_AT[0], minute=REFRESH_AT[1], second=0, microsecond=0
     )
     if first_run <= now:
         first_run += timedelta(days=1)
+    Schedule.objects.update_or_create(
+        name=SWEEP_SCHEDULE_NAME,
+        defaults={"func": SWEEP_TASK, "schedule_type": Schedule.MINUTES, "minutes": 10},
+        create_defaults={
+            "func": SWEEP_TASK,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 10,
+            "repeats": -1,
+            "next_run": now,
+        },
+    )
     schedule, created = Schedule.objects.get_or_create(
         name=REFRESH_SCHEDULE_NAME,
         defaults={

@@ -74,7 +74,11 @@ def test_the_dashboard_shows_counts_backtests_and_what_needs_attention(admin_cli
 def test_setup_schedules_is_idempotent():
     first = schedules_setup(now=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     again = schedules_setup()
-    assert first.pk == again.pk and Schedule.objects.count() == 1
+    assert first.pk == again.pk
+    assert set(Schedule.objects.values_list("name", flat=True)) == {
+        "Nightly watchlist refresh",
+        "Sweep stuck jobs",
+    }
     assert first.func == "ingestion.tasks.refresh_watchlist_task"
     assert first.schedule_type == Schedule.DAILY
     assert first.next_run == datetime(2026, 3, 2, 22, 30, tzinfo=UTC)
@@ -304,3 +308,27 @@ def test_repeated_failed_logins_are_locked_out(settings, django_user_model):
     assert locked.status_code == 429
     other = Client()
     assert other.post(url, {"username": "other", "password": "x"}).status_code == 200
+
+
+def test_the_sweeper_fails_jobs_a_dead_worker_left_behind(settings):
+    from core.tasks import sweep_stuck_jobs_task
+
+    running = job_create(kind=Job.Kind.FETCH, ticker="DEAD")
+    recent = job_create(kind=Job.Kind.FETCH, ticker="BUSY")
+    old_queued = job_create(kind=Job.Kind.FETCH, ticker="LOST")
+    long_ago = timezone.now() - timedelta(hours=2)
+    Job.objects.filter(pk=running.pk).update(
+        status=Job.Status.RUNNING, started_at=long_ago
+    )
+    Job.objects.filter(pk=recent.pk).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    Job.objects.filter(pk=old_queued.pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+
+    assert sweep_stuck_jobs_task() == {"failed": 2}
+
+    states = dict(Job.objects.values_list("ticker", "status"))
+    assert states == {"DEAD": "failed", "BUSY": "running", "LOST": "failed"}
+    assert "Retry it" in Job.objects.get(ticker="DEAD").error

@@ -1,0 +1,76 @@
+# syntax=docker/dockerfile:1
+# StockDesk image. Targets:
+#   runtime (default, last): the production image, pushed by CI and run on ECS
+#   dev: runtime + the test tools, poppler-utils and chromium (the browser tests), so
+#        `manage.py test` runs the whole suite
+#        (docker-compose.yml builds this one)
+# Web:    the default command, gunicorn (docker/gunicorn.conf.py: GUNICORN_WORKERS/THREADS)
+# Worker: python manage.py qcluster
+# Both read their configuration from the environment (.env.example lists every variable).
+
+# --- base: Python + WeasyPrint's system libraries + the unprivileged user -------------
+FROM python:3.12-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+# Debian package versions are not pinned: the slim base moves with Debian's security
+# updates and an exact pin would stop building once the archive drops that version.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 stockdesk \
+    && useradd --system --uid 10001 --gid stockdesk --home-dir /app \
+        --no-create-home --shell /usr/sbin/nologin stockdesk
+
+# --- builder: the pinned runtime dependencies in a venv --------------------------------
+FROM base AS builder
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt
+
+# --- builder-dev: + the pinned test tools -------------------------------------------
+FROM builder AS builder-dev
+COPY requirements-dev.txt /tmp/requirements-dev.txt
+RUN pip install --no-cache-dir -r /tmp/requirements-dev.txt
+
+# --- app: the code and the collected static files (root-owned, read-only to the app) --
+FROM base AS app
+ENV PATH=/opt/venv/bin:$PATH \
+    DJANGO_SETTINGS_MODULE=core.settings \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    MEDIA_ROOT=/app/media \
+    PORT=8000
+WORKDIR /app
+COPY --from=builder /opt/venv /opt/venv
+COPY . /app
+# Static files are collected at build time; WhiteNoise serves them (hashed names,
+# compressed). The throwaway key only lets the settings load; it is not kept.
+RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=false \
+        python manage.py collectstatic --noinput --verbosity 0 \
+    && mkdir -p /app/media \
+    && chown stockdesk:stockdesk /app/media \
+    && chmod 0755 docker/entrypoint.sh
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "/app/docker/healthcheck.py", "web"]
+ENTRYPOINT ["/app/docker/entrypoint.sh"]
+CMD ["gunicorn", "--config", "/app/docker/gunicorn.conf.py", "core.wsgi:application"]
+
+# --- dev: what `docker compose exec web python manage.py test` needs -----------------
+FROM app AS dev
+USER 0:0
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends poppler-utils chromium \
+    && rm -rf /var/lib/apt/lists/* \
+    && chown stockdesk:stockdesk /app
+COPY --from=builder-dev /opt/venv /opt/venv
+USER 10001:10001
+
+# --- runtime: the production image (default target) ---------------------------------
+FROM app AS runtime
