@@ -15,6 +15,7 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from admin_ui.read_only import RecordsOnly
 from admin_ui.resources import BacktestRunResource, TradeResource
 from backtesting.models import BacktestRun, Trade
 from backtesting.selectors import equity_points
@@ -70,7 +71,7 @@ class TradeInline(TabularInline):
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
+class BacktestRunAdmin(RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     resource_classes = [BacktestRunResource]
     export_form_class = ExportForm
     formats = [CSV, XLSX]
@@ -174,17 +175,9 @@ class BacktestRunAdmin(ModelAdmin, ExportActionModelAdmin):
             "admin_ui/equity_chart.html", {"data": json.dumps(data)}
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: BacktestRun | None = None
-    ) -> bool:
-        return False
-
 
 @admin.register(Trade)
-class TradeAdmin(ModelAdmin, ExportActionModelAdmin):
+class TradeAdmin(RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     """Every backtest's trades in one list, to filter and export."""
 
     resource_classes = [TradeResource]
@@ -225,11 +218,3 @@ class TradeAdmin(ModelAdmin, ExportActionModelAdmin):
     @display(description="Return", ordering="return_pct")
     def trade_return(self, obj: Trade) -> str:
         return signed_pct(obj.return_pct)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Trade | None = None
-    ) -> bool:
-        return False

@@ -25,6 +25,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from admin_ui.forecast_resources import PredictionResource
+from admin_ui.read_only import KeptRecords
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from core.models import PriceBar
 from ml.forecaster import REPORTED_HORIZONS
@@ -107,7 +108,7 @@ class ActivateForm(BaseDialogForm):
 
 
 @admin.register(TrainedModel)
-class TrainedModelAdmin(ModelAdmin):
+class TrainedModelAdmin(KeptRecords, ModelAdmin):
     list_display = [
         "symbol",
         "version_label",
@@ -299,20 +300,6 @@ class TrainedModelAdmin(ModelAdmin):
         # The dialog posts through htmx, which follows this header.
         return HttpResponse(headers={"HX-Redirect": url})
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: TrainedModel | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: TrainedModel | None = None
-    ) -> bool:
-        # Stored forecasts point at their model; the registry keeps every version.
-        return False
-
 
 def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Actual closes around the forecast, the predicted line and its band.
@@ -369,7 +356,7 @@ def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any
 
 
 @admin.register(PredictionRun)
-class PredictionRunAdmin(ModelAdmin, ExportActionModelAdmin):
+class PredictionRunAdmin(KeptRecords, ModelAdmin, ExportActionModelAdmin):
     resource_classes = [PredictionResource]
     export_form_class = ExportForm
     formats = [CSV, XLSX]
@@ -582,17 +569,3 @@ class PredictionRunAdmin(ModelAdmin, ExportActionModelAdmin):
         file_format: Format,
     ) -> str:
         return f"forecasts-{timezone.localdate()}.{file_format.get_extension()}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: PredictionRun | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: PredictionRun | None = None
-    ) -> bool:
-        # A forecast is a record of what was predicted: never edited or removed here.
-        return False

@@ -14,6 +14,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
+from admin_ui.read_only import RecordsOnly
 from backtesting.services import BacktestParams, backtest_job_enqueue
 from core.models import Job, Symbol
 from ingestion.services import fetch_job_enqueue
@@ -29,7 +30,7 @@ STATUS_COLOURS = {
 
 
 @admin.register(Job)
-class JobAdmin(ModelAdmin):
+class JobAdmin(RecordsOnly, ModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -100,14 +101,6 @@ class JobAdmin(ModelAdmin):
         self.message_user(
             request, f"Queued {len(failed)} new job(s){note}.", messages.SUCCESS
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> bool:
-        return False
 
 
 def _symbol(job: Job) -> Symbol:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
@@ -11,13 +10,16 @@ from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 
+from admin_ui.read_only import RecordsOnly
 from admin_ui.resources import PriceBarResource
 from core.formatting import money
 from core.models import PriceBar
 
 
 @admin.register(PriceBar)
-class PriceBarAdmin(ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin):
+class PriceBarAdmin(
+    RecordsOnly, ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin
+):
     """Bars come from fetches or from a file import (backfill); never typed in by hand."""
 
     resource_classes = [PriceBarResource]
@@ -66,11 +68,3 @@ class PriceBarAdmin(ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin):
     @display(description="Volume", ordering="volume")
     def volume_shares(self, obj: PriceBar) -> str:
         return f"{obj.volume:,}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: PriceBar | None = None
-    ) -> bool:
-        return False

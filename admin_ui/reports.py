@@ -10,11 +10,12 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import display
 
+from admin_ui.read_only import RecordsOnly
 from reporting.models import Report
 
 
 @admin.register(Report)
-class ReportAdmin(ModelAdmin):
+class ReportAdmin(RecordsOnly, ModelAdmin):
     list_display = ["symbol", "created_at", "size", "download", "backtest", "forecast"]
     list_filter = ["symbol", ("created_at", RangeDateTimeFilter)]
     list_filter_submit = True
@@ -63,11 +64,3 @@ class ReportAdmin(ModelAdmin):
             filename=report.pdf.name.rsplit("/", 1)[-1],
             content_type="application/pdf",
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Report | None = None
-    ) -> bool:
-        return False

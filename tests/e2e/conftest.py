@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_q.conf import Conf
 from playwright.sync_api import Page, expect
 
 from core.models import Symbol
 from ingestion.services import prices_fetch
+from tests.cluster import running_cluster
 from tests.fakes.alphavantage import FakeAlphaVantage
 
 # Playwright's sync API runs an event loop in the test thread.
@@ -133,30 +131,12 @@ def e2e_settings(
     yield
 
 
-def database_url() -> str:
-    """The test database, as a URL for the worker process."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def cluster(
     django_db_setup, e2e_fake_av, media_root, tmp_path_factory
 ) -> Iterator[subprocess.Popen]:
-    """One `manage.py qcluster` for the module, polling the ORM queue every 0.2 s."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "core.settings_test"
-        ),
-        "DATABASE_URL": database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "DJANGO_Q_SYNC": "false",
-        "DJANGO_Q_POLL": "0.2",
-        "DJANGO_Q_WORKERS": "1",
+    """One worker for the module, seeing the same provider and files as the server."""
+    provider = {
         "MEDIA_ROOT": str(media_root),
         "PRICE_PROVIDER": "alpha_vantage",
         "ALPHA_VANTAGE_API_KEY": PREMIUM_KEY,
@@ -165,26 +145,8 @@ def cluster(
         "ALPHA_VANTAGE_MIN_INTERVAL": "0",
     }
     log = tmp_path_factory.mktemp("qcluster") / "qcluster.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    text = log.read_text(errors="replace")
-    if "Traceback" in text or "ERROR" in text:
-        print(text[-4000:])
+    with running_cluster(provider, log) as process:
+        yield process
 
 
 # --- data and pages -----------------------------------------------------------------
