@@ -29,19 +29,19 @@ RUN apt-get update \
 FROM base AS builder
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir -r /tmp/requirements.txt
+COPY requirements.txt /build/requirements.txt
+RUN pip install --no-cache-dir -r /build/requirements.txt
 
 # --- builder-dev: + the pinned test tools -------------------------------------------
 FROM builder AS builder-dev
-COPY requirements-dev.txt /tmp/requirements-dev.txt
-RUN pip install --no-cache-dir -r /tmp/requirements-dev.txt
+COPY requirements.txt requirements-dev.txt /build/
+RUN pip install --no-cache-dir -r /build/requirements-dev.txt
 
 # --- app: the code and the collected static files (root-owned, read-only to the app) --
 FROM base AS app
 ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=core.settings \
-    MPLCONFIGDIR=/tmp/matplotlib \
+    MPLCONFIGDIR=/var/cache/matplotlib \
     MEDIA_ROOT=/app/media \
     PORT=8000
 WORKDIR /app
@@ -49,10 +49,10 @@ COPY --from=builder /opt/venv /opt/venv
 COPY . /app
 # Static files are collected at build time; WhiteNoise serves them (hashed names,
 # compressed). The throwaway key only lets the settings load; it is not kept.
-RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=false \
+RUN SECRET_KEY=build-only-dummy DEBUG=false \
         python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p /app/media \
-    && chown stockdesk:stockdesk /app/media \
+    && mkdir -p /app/media /var/cache/matplotlib \
+    && chown stockdesk:stockdesk /app/media /var/cache/matplotlib \
     && chmod 0755 docker/entrypoint.sh
 USER 10001:10001
 EXPOSE 8000

@@ -55,7 +55,7 @@ def test_the_image_has_weasyprint_libraries_a_user_static_files_and_a_health_che
         "fonts-dejavu-core",
     ):
         assert package in text
-    assert "pip install --no-cache-dir -r /tmp/requirements.txt" in text
+    assert "pip install --no-cache-dir -r /build/requirements.txt" in text
     assert "manage.py collectstatic --noinput" in text
     users = re.findall(r"^USER (\S+)$", text, flags=re.MULTILINE)
     assert users[-1] == "10001:10001"
