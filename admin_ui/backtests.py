@@ -9,13 +9,11 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from import_export.admin import ExportActionModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
-from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
-from admin_ui.read_only import RecordsOnly
+from admin_ui.bases import Exports, RecordsOnly
 from admin_ui.resources import BacktestRunResource, TradeResource
 from backtesting.models import BacktestRun, Trade
 from backtesting.selectors import equity_points
@@ -71,10 +69,8 @@ class TradeInline(TabularInline):
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(RecordsOnly, ModelAdmin, ExportActionModelAdmin):
+class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     resource_classes = [BacktestRunResource]
-    export_form_class = ExportForm
-    formats = [CSV, XLSX]
     list_display = [
         "id",
         "symbol",
@@ -177,12 +173,10 @@ class BacktestRunAdmin(RecordsOnly, ModelAdmin, ExportActionModelAdmin):
 
 
 @admin.register(Trade)
-class TradeAdmin(RecordsOnly, ModelAdmin, ExportActionModelAdmin):
+class TradeAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     """Every backtest's trades in one list, to filter and export."""
 
     resource_classes = [TradeResource]
-    export_form_class = ExportForm
-    formats = [CSV, XLSX]
     list_display = [
         "run",
         "number",

@@ -16,16 +16,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from import_export.admin import ExportActionModelAdmin
-from import_export.formats.base_formats import CSV, XLSX, Format
+from import_export.formats.base_formats import Format
 from tablib import Dataset
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter
-from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
+from admin_ui.bases import Exports, KeptRecords
 from admin_ui.forecast_resources import PredictionResource
-from admin_ui.read_only import KeptRecords
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from core.models import PriceBar
 from ml.forecaster import REPORTED_HORIZONS
@@ -356,10 +355,8 @@ def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any
 
 
 @admin.register(PredictionRun)
-class PredictionRunAdmin(KeptRecords, ModelAdmin, ExportActionModelAdmin):
+class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmin):
     resource_classes = [PredictionResource]
-    export_form_class = ExportForm
-    formats = [CSV, XLSX]
     list_display = [
         "symbol",
         "as_of",

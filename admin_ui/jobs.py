@@ -14,7 +14,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
-from admin_ui.read_only import RecordsOnly
+from admin_ui.bases import RecordsOnly
 from backtesting.services import BacktestParams, backtest_job_enqueue
 from core.models import Job, Symbol
 from ingestion.services import fetch_job_enqueue

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.contrib.import_export.forms import ImportForm
 from unfold.decorators import display
 
-from admin_ui.read_only import RecordsOnly
+from admin_ui.bases import Exports, RecordsOnly
 from admin_ui.resources import PriceBarResource
 from core.formatting import money
 from core.models import PriceBar
@@ -18,14 +17,12 @@ from core.models import PriceBar
 
 @admin.register(PriceBar)
 class PriceBarAdmin(
-    RecordsOnly, ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin
+    Exports, RecordsOnly, ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin
 ):
     """Bars come from fetches or from a file import (backfill); never typed in by hand."""
 
     resource_classes = [PriceBarResource]
     import_form_class = ImportForm
-    export_form_class = ExportForm
-    formats = [CSV, XLSX]
     list_display = [
         "symbol",
         "date",

@@ -10,7 +10,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import display
 
-from admin_ui.read_only import RecordsOnly
+from admin_ui.bases import RecordsOnly
 from reporting.models import Report
 
 

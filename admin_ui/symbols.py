@@ -18,11 +18,10 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
-from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 
+from admin_ui.bases import Exports
 from admin_ui.forms import BacktestActionForm
 from admin_ui.resources import SymbolResource
 from backtesting.services import backtest_job_enqueue
@@ -47,11 +46,9 @@ class SymbolForm(forms.ModelForm):
 
 
 @admin.register(Symbol)
-class SymbolAdmin(ModelAdmin, ExportActionModelAdmin):
+class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
     form = SymbolForm
     resource_classes = [SymbolResource]
-    export_form_class = ExportForm
-    formats = [CSV, XLSX]
     list_display = [
         "ticker",
         "name",

@@ -1,10 +1,12 @@
-"""Admin pages for records that services and Jobs write: staff look, never type in."""
+"""Shared admin behaviour: records staff only look at, and the export settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
+from import_export.formats.base_formats import CSV, XLSX
+from unfold.contrib.import_export.forms import ExportForm
 
 
 class RecordsOnly:
@@ -22,3 +24,10 @@ class KeptRecords(RecordsOnly):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class Exports:
+    """CSV and XLSX export with unfold's export form, the same on every list."""
+
+    export_form_class = ExportForm
+    formats = [CSV, XLSX]
