@@ -14,13 +14,17 @@ test: ## Install what the tests need, then lint and run the whole suite
 	@scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	.venv/bin/lint-imports --no-cache
+	$(PY) -m mypy
 	scripts/lint-deploy.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE=1 scripts/check-clean-tree.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	@scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	.venv/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 lint-deploy: ## hadolint, actionlint and `docker compose config` on the deployment files
 	@scripts/bootstrap.sh dev
@@ -36,4 +40,4 @@ fake-av: ## Run the fake Alpha Vantage server by hand on port 8765
 	$(PY) -m tests.fakes.alphavantage --port 8765
 
 clean:
-	rm -rf .venv .pytest_cache .ruff_cache .hypothesis .test-db.sqlite3* staticfiles node_modules
+	rm -rf .venv .ruff_cache staticfiles node_modules

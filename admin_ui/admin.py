@@ -11,6 +11,7 @@ from admin_ui import (  # noqa: F401
     reports,
     symbols,
     task_queue,
+    trained_models,
 )
 
 # The home page is StockDesk's dashboard (admin_ui/dashboard.py fills it).

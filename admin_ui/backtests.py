@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -13,7 +14,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
 from unfold.decorators import display
 
-from admin_ui.bases import Exports, RecordsOnly
+from admin_ui.bases import Exports, RecordsOnly, formatted_field
 from admin_ui.resources import BacktestRunResource, TradeResource
 from backtesting.models import BacktestRun, Trade
 from backtesting.selectors import equity_points
@@ -58,9 +59,9 @@ class TradeInline(TabularInline):
     ]
     readonly_fields = fields
 
-    @display(description="Return")
-    def trade_return(self, obj: Trade) -> str:
-        return signed_pct(obj.return_pct)
+    trade_return = formatted_field(
+        "return_pct", signed_pct, description="Return", sortable=False
+    )
 
     def has_add_permission(
         self, request: HttpRequest, obj: BacktestRun | None = None
@@ -97,23 +98,19 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
         (None, {"fields": ["symbol", "parameters", "period"]}),
         ("Results", {"fields": ["summary", "equity_chart"]}),
     ]
-    readonly_fields = ["symbol", "parameters", "period", "summary", "equity_chart"]
+    readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
     @display(description="SMA", ordering="fast")
     def windows(self, obj: BacktestRun) -> str:
         return f"{obj.fast} / {obj.slow}"
 
-    @display(description="Return", ordering="total_return_pct")
-    def total_return(self, obj: BacktestRun) -> str:
-        return signed_pct(obj.total_return_pct)
-
-    @display(description="Buy and hold", ordering="buy_hold_return_pct")
-    def buy_hold(self, obj: BacktestRun) -> str:
-        return signed_pct(obj.buy_hold_return_pct)
-
-    @display(description="Max drawdown", ordering="max_drawdown_pct")
-    def max_drawdown(self, obj: BacktestRun) -> str:
-        return signed_pct(obj.max_drawdown_pct)
+    total_return = formatted_field("total_return_pct", signed_pct, description="Return")
+    buy_hold = formatted_field(
+        "buy_hold_return_pct", signed_pct, description="Buy and hold"
+    )
+    max_drawdown = formatted_field(
+        "max_drawdown_pct", signed_pct, description="Max drawdown"
+    )
 
     @display(description="Bars")
     def period(self, obj: BacktestRun) -> str:
@@ -195,13 +192,8 @@ class TradeAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     list_select_related = ["run__symbol"]
     ordering = ["-run__created_at", "number"]
 
-    @display(description="Entry price", ordering="entry_price")
-    def bought_at(self, obj: Trade) -> str:
-        return money(obj.entry_price)
-
-    @display(description="Exit price", ordering="exit_price")
-    def sold_at(self, obj: Trade) -> str:
-        return money(obj.exit_price)
+    bought_at = formatted_field("entry_price", money, description="Entry price")
+    sold_at = formatted_field("exit_price", money, description="Exit price")
 
     @display(
         description="P&L", ordering="pnl", label={"up": "success", "down": "danger"}
@@ -209,6 +201,4 @@ class TradeAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin):
     def profit(self, obj: Trade) -> tuple[str, str]:
         return ("up" if obj.pnl >= 0 else "down"), money(obj.pnl)
 
-    @display(description="Return", ordering="return_pct")
-    def trade_return(self, obj: Trade) -> str:
-        return signed_pct(obj.return_pct)
+    trade_return = formatted_field("return_pct", signed_pct, description="Return")

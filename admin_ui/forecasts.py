@@ -1,15 +1,15 @@
-"""Models and forecasts: each model beside naive, each forecast beside what happened."""
+"""Forecasts: each forecast beside what happened, and its model beside naive."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import date
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,22 +20,19 @@ from import_export.formats.base_formats import Format
 from tablib import Dataset
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter
-from unfold.decorators import action, display
-from unfold.forms import BaseDialogForm
+from unfold.decorators import display
 
-from admin_ui.bases import Exports, KeptRecords
+from admin_ui.bases import Exports, KeptRecords, formatted_field
+from admin_ui.evaluation import WIDE, evaluation_table
 from admin_ui.forecast_resources import PredictionResource
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from core.models import PriceBar
 from ml.forecaster import REPORTED_HORIZONS
-from ml.models import Prediction, PredictionRun, TrainedModel
-from ml.selectors import evaluation_summary, forecast_rows, realised_scores
-from ml.services import model_activate
+from ml.models import Prediction, PredictionRun
+from ml.selectors import forecast_rows, realised_scores
 
 # An en dash between the two ends of a price range.
 RANGE = " \u2013 "
-# unfold caps a read-only value at max-w-2xl; tables and charts need the room.
-WIDE = "max-w-none"
 HISTORY_BARS = 90  # actual closes drawn before the forecast's as-of day
 ACTUAL_COLOUR = "#0284c7"
 PREDICTED_COLOUR = "#d97706"
@@ -45,259 +42,6 @@ BAND_FILL_COLOUR = "rgba(217, 119, 6, 0.12)"
 
 def _signed_money(value: float) -> str:
     return f"{value:+,.2f}".replace("-", MINUS)
-
-
-def _mae_pair(model: TrainedModel, horizon: int) -> SafeString | str:
-    """'model / naive' MAE at one horizon, the smaller of the two emphasised."""
-    scores = model.evaluation.get("horizons", {}).get(str(horizon))
-    if scores is None:
-        return NONE
-    model_mae, naive_mae = scores["model"]["mae"], scores["naive"]["mae"]
-    if scores["beats_naive"]:
-        return format_html(
-            '<span title="{}"><strong class="text-green-700 dark:text-green-400">{}'
-            "</strong> / {}</span>",
-            "The model beats the naive forecast",
-            money(model_mae),
-            money(naive_mae),
-        )
-    return format_html(
-        '<span title="{}"><span class="text-red-700 dark:text-red-400">{}</span>'
-        " / <strong>{}</strong></span>",
-        "The model does not beat the naive forecast",
-        money(model_mae),
-        money(naive_mae),
-    )
-
-
-def evaluation_table(model: TrainedModel) -> SafeString:
-    """The walk-forward record at 1, 5 and 30 days, model beside naive."""
-    summary = evaluation_summary(model)
-    rows = []
-    for horizon in summary["horizons"]:
-        ours, naive = horizon["model"], horizon["naive"]
-        rows.append(
-            {
-                "days": horizon["horizon_days"],
-                "origins": f"{horizon['origins']:,}",
-                "model_mae": money(ours["mae"]),
-                "model_rmse": money(ours["rmse"]),
-                "model_mape": plain_pct(ours["mape_pct"], 2),
-                "hit_rate": plain_pct(ours["direction_hit_rate_pct"]),
-                "naive_mae": money(naive["mae"]),
-                "naive_rmse": money(naive["rmse"]),
-                "naive_mape": plain_pct(naive["mape_pct"], 2),
-                "inside_band": plain_pct(horizon["inside_band_pct"]),
-                "beats": ours["mae"] < naive["mae"],
-                "verdict": horizon["verdict"],
-            }
-        )
-    return render_to_string(
-        "admin_ui/model_evaluation.html",
-        {
-            "rows": rows,
-            "method": summary["method"],
-            "first_origin_date": summary["first_origin_date"],
-        },
-    )
-
-
-class ActivateForm(BaseDialogForm):
-    """The confirmation the detail page's Activate button asks for."""
-
-
-@admin.register(TrainedModel)
-class TrainedModelAdmin(KeptRecords, ModelAdmin):
-    list_display = [
-        "symbol",
-        "version_label",
-        "trained_at",
-        "training_window",
-        "mae_1d",
-        "mae_5d",
-        "mae_30d",
-        "active_badge",
-    ]
-    list_display_links = ["symbol", "version_label"]
-    list_filter = ["symbol", "is_active"]
-    list_filter_submit = True
-    search_fields = ["symbol__ticker", "symbol__name"]
-    list_select_related = ["symbol"]
-    ordering = ["-trained_at", "-id"]
-    actions = ["activate"]
-    actions_detail = ["activate_detail"]
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "symbol",
-                    "version_label",
-                    "status",
-                    "trained_at",
-                    "created_by",
-                ]
-            },
-        ),
-        (
-            "Training",
-            {
-                "fields": [
-                    "algorithm",
-                    "feature_list",
-                    "training_window",
-                    "train_rows_count",
-                    "horizon_days",
-                    "sklearn",
-                    "sha256",
-                ]
-            },
-        ),
-        ("Walk-forward evaluation beside naive", {"fields": ["walk_forward"]}),
-    ]
-    readonly_fields = [
-        "symbol",
-        "version_label",
-        "status",
-        "trained_at",
-        "created_by",
-        "algorithm",
-        "feature_list",
-        "training_window",
-        "train_rows_count",
-        "horizon_days",
-        "sklearn",
-        "sha256",
-        "walk_forward",
-    ]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TrainedModel]:
-        # The artifact is the fitted pipeline's bytes: never needed on a page.
-        return super().get_queryset(request).defer("artifact")
-
-    @display(description="Version", ordering="version")
-    def version_label(self, obj: TrainedModel) -> str:
-        return f"v{obj.version}"
-
-    @display(description="Training window", ordering="train_start")
-    def training_window(self, obj: TrainedModel) -> str:
-        return f"{obj.train_start} to {obj.train_end}"
-
-    @display(description="MAE 1d")
-    def mae_1d(self, obj: TrainedModel) -> SafeString | str:
-        return _mae_pair(obj, 1)
-
-    @display(description="MAE 5d")
-    def mae_5d(self, obj: TrainedModel) -> SafeString | str:
-        return _mae_pair(obj, 5)
-
-    @display(description="MAE 30d")
-    def mae_30d(self, obj: TrainedModel) -> SafeString | str:
-        return _mae_pair(obj, 30)
-
-    @display(
-        description="Active",
-        ordering="is_active",
-        label={"active": "success", "inactive": "info"},
-    )
-    def active_badge(self, obj: TrainedModel) -> tuple[str, str]:
-        return ("active", "Active") if obj.is_active else ("inactive", "Inactive")
-
-    @display(description="Status")
-    def status(self, obj: TrainedModel) -> str:
-        if obj.is_active:
-            return f"Active: new {obj.symbol.ticker} forecasts use this model."
-        return (
-            f"Not active: new {obj.symbol.ticker} forecasts use the symbol's "
-            "active model."
-        )
-
-    @display(description="scikit-learn")
-    def sklearn(self, obj: TrainedModel) -> str:
-        return obj.sklearn_version
-
-    @display(description="Features")
-    def feature_list(self, obj: TrainedModel) -> str:
-        return ", ".join(obj.features)
-
-    @display(description="Training rows")
-    def train_rows_count(self, obj: TrainedModel) -> str:
-        return f"{obj.train_rows:,}"
-
-    @display(description="Horizon")
-    def horizon_days(self, obj: TrainedModel) -> str:
-        return f"{obj.horizon} trading days"
-
-    @display(description="Scores at 1, 5 and 30 trading days", wrapper_class=WIDE)
-    def walk_forward(self, obj: TrainedModel) -> SafeString:
-        return evaluation_table(obj)
-
-    def has_activate_permission(
-        self, request: HttpRequest, object_id: int | str | None = None
-    ) -> bool:
-        # Activating changes which model forecasts use: the change permission,
-        # although the model's own fields stay read-only.
-        if not request.user.has_perm("ml.change_trainedmodel"):
-            return False
-        if object_id is None:
-            return True
-        return TrainedModel.objects.filter(pk=object_id, is_active=False).exists()
-
-    @action(description="Activate", icon="check_circle", permissions=["activate"])
-    def activate(self, request: HttpRequest, queryset: QuerySet[TrainedModel]) -> None:
-        chosen = list(queryset.select_related("symbol"))
-        per_symbol = Counter(model.symbol.ticker for model in chosen)
-        crowded = sorted(ticker for ticker, count in per_symbol.items() if count > 1)
-        if crowded:
-            self.message_user(
-                request,
-                "A symbol has one active model: select one model per symbol "
-                f"(more than one selected for {', '.join(crowded)}). Nothing changed.",
-                messages.WARNING,
-            )
-            return
-        for model in chosen:
-            if model.is_active:
-                self.message_user(request, f"{model} is already active.", messages.INFO)
-                continue
-            model_activate(model=model)
-            self.message_user(
-                request,
-                f"{model} is now active; new forecasts for "
-                f"{model.symbol.ticker} use it.",
-                messages.SUCCESS,
-            )
-
-    @action(
-        description="Activate this model",
-        url_path="activate",
-        icon="check_circle",
-        permissions=["activate"],
-        dialog={
-            "title": "Activate this model?",
-            "description": (
-                "New forecasts for this symbol will use it; the symbol's current "
-                "active model is set aside (it stays in the registry)."
-            ),
-            "form_class": ActivateForm,
-            "form_submit_text": "Activate",
-        },
-    )
-    def activate_detail(
-        self, request: HttpRequest, form: ActivateForm, object_id: str
-    ) -> HttpResponse:
-        model = self.get_object(request, object_id)
-        if model is None:
-            raise Http404("No such model.")
-        model_activate(model=model)
-        self.message_user(
-            request,
-            f"{model} is now active; new forecasts for {model.symbol.ticker} use it.",
-            messages.SUCCESS,
-        )
-        url = reverse("admin:ml_trainedmodel_change", args=[model.pk])
-        # The dialog posts through htmx, which follows this header.
-        return HttpResponse(headers={"HX-Redirect": url})
 
 
 def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -393,18 +137,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
         ("Predicted beside actual", {"fields": ["prediction_table"]}),
         ("The model's walk-forward evaluation", {"fields": ["model_evaluation"]}),
     ]
-    readonly_fields = [
-        "symbol",
-        "model_link",
-        "as_of",
-        "last_close_figure",
-        "created_at",
-        "created_by",
-        "summary",
-        "chart",
-        "prediction_table",
-        "model_evaluation",
-    ]
+    readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PredictionRun]:
         day_30 = Prediction.objects.filter(
@@ -427,9 +160,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
     def model_version(self, obj: PredictionRun) -> str:
         return f"v{obj.model.version}"
 
-    @display(description="Last close", ordering="last_close")
-    def last_close_figure(self, obj: PredictionRun) -> str:
-        return money(obj.last_close)
+    last_close_figure = formatted_field("last_close", money, description="Last close")
 
     @display(description="Day 30 forecast", ordering="_day_30")
     def day_30(self, obj: PredictionRun) -> str:

@@ -11,24 +11,30 @@ from unfold.widgets import (
     UnfoldAdminSingleDateWidget,
 )
 
-from backtesting.services import BacktestParams
+from backtesting.params import BacktestParams
 from core.errors import InvalidInput
 
 
 class BacktestActionForm(forms.Form):
     initial_investment = forms.DecimalField(
-        min_value=Decimal("0.01"),
-        max_value=Decimal("1e12"),
-        decimal_places=2,
-        initial=Decimal("10000"),
+        min_value=BacktestParams.MIN_INVESTMENT,
+        max_value=BacktestParams.MAX_INVESTMENT,
+        decimal_places=BacktestParams.INVESTMENT_DECIMALS,
+        initial=BacktestParams.DEFAULT_INVESTMENT,
         widget=UnfoldAdminDecimalFieldWidget,
         help_text="Cash at the start, in the symbol's currency.",
     )
     fast = forms.IntegerField(
-        min_value=2, max_value=399, initial=50, widget=UnfoldAdminIntegerFieldWidget
+        min_value=BacktestParams.MIN_WINDOW,
+        max_value=BacktestParams.MAX_WINDOW - 1,
+        initial=BacktestParams.DEFAULT_FAST,
+        widget=UnfoldAdminIntegerFieldWidget,
     )
     slow = forms.IntegerField(
-        min_value=3, max_value=400, initial=200, widget=UnfoldAdminIntegerFieldWidget
+        min_value=BacktestParams.MIN_WINDOW + 1,
+        max_value=BacktestParams.MAX_WINDOW,
+        initial=BacktestParams.DEFAULT_SLOW,
+        widget=UnfoldAdminIntegerFieldWidget,
     )
     start = forms.DateField(
         required=False,
@@ -42,8 +48,8 @@ class BacktestActionForm(forms.Form):
     )
     commission = forms.DecimalField(
         min_value=Decimal(0),
-        max_value=Decimal("0.05"),
-        decimal_places=5,
+        max_value=BacktestParams.MAX_COMMISSION,
+        decimal_places=BacktestParams.COMMISSION_DECIMALS,
         initial=Decimal(0),
         widget=UnfoldAdminDecimalFieldWidget,
         help_text="Per side, as a fraction: 0.001 is 0.1 %.",

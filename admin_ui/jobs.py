@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin, messages
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -15,11 +12,8 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 
 from admin_ui.bases import RecordsOnly
-from backtesting.services import BacktestParams, backtest_job_enqueue
-from core.models import Job, Symbol
-from ingestion.services import fetch_job_enqueue
-from ml.services import ml_job_enqueue
-from reporting.services import report_job_enqueue
+from core.models import Job
+from core.services import job_retry
 
 STATUS_COLOURS = {
     Job.Status.QUEUED: "info",
@@ -95,31 +89,9 @@ class JobAdmin(RecordsOnly, ModelAdmin):
         """Queue a new Job with the same request for each failed one; others are skipped."""
         failed = [job for job in queryset if job.status == Job.Status.FAILED]
         for job in failed:
-            RETRY[job.kind](job, request.user)
+            job_retry(job=job, user=request.user)
         skipped = len(queryset) - len(failed)
         note = f" ({skipped} not failed, left alone)" if skipped else ""
         self.message_user(
             request, f"Queued {len(failed)} new job(s){note}.", messages.SUCCESS
         )
-
-
-def _symbol(job: Job) -> Symbol:
-    return job.symbol or Symbol.objects.get(ticker=job.ticker)
-
-
-# How each kind of Job is asked for again; admin_ui is the floor that knows them all.
-RETRY: dict[str, Callable[[Job, AbstractBaseUser], Job]] = {
-    Job.Kind.FETCH: lambda job, user: fetch_job_enqueue(ticker=job.ticker, user=user),
-    Job.Kind.BACKTEST: lambda job, user: backtest_job_enqueue(
-        symbol=_symbol(job), params=BacktestParams.from_json(job.parameters), user=user
-    ),
-    Job.Kind.PREDICT: lambda job, user: ml_job_enqueue(
-        kind=Job.Kind.PREDICT, symbol=_symbol(job), user=user
-    ),
-    Job.Kind.TRAIN: lambda job, user: ml_job_enqueue(
-        kind=Job.Kind.TRAIN, symbol=_symbol(job), user=user
-    ),
-    Job.Kind.REPORT: lambda job, user: report_job_enqueue(
-        symbol=_symbol(job), user=user
-    ),
-}

@@ -9,7 +9,7 @@ from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ImportForm
 from unfold.decorators import display
 
-from admin_ui.bases import Exports, RecordsOnly
+from admin_ui.bases import Exports, RecordsOnly, formatted_field
 from admin_ui.resources import PriceBarResource
 from core.formatting import money
 from core.models import PriceBar
@@ -46,21 +46,10 @@ class PriceBarAdmin(
     list_select_related = ["symbol"]
     list_per_page = 100
 
-    @display(description="Open", ordering="open")
-    def open_price(self, obj: PriceBar) -> str:
-        return money(obj.open)
-
-    @display(description="High", ordering="high")
-    def high_price(self, obj: PriceBar) -> str:
-        return money(obj.high)
-
-    @display(description="Low", ordering="low")
-    def low_price(self, obj: PriceBar) -> str:
-        return money(obj.low)
-
-    @display(description="Close", ordering="close")
-    def close_price(self, obj: PriceBar) -> str:
-        return money(obj.close)
+    open_price = formatted_field("open", money, description="Open")
+    high_price = formatted_field("high", money, description="High")
+    low_price = formatted_field("low", money, description="Low")
+    close_price = formatted_field("close", money, description="Close")
 
     @display(description="Volume", ordering="volume")
     def volume_shares(self, obj: PriceBar) -> str:

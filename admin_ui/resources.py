@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from import_export import fields, resources, widgets
 
 from backtesting.models import BacktestRun, Trade
+from core.errors import InvalidInput
+from core.market import BAR_COLUMNS, normalise_ticker
 from core.models import PriceBar, Symbol
+from core.services import prices_upsert
 
 
 class SymbolResource(resources.ModelResource):
@@ -62,9 +66,27 @@ class PriceBarResource(resources.ModelResource):
 
     def before_import_row(self, row, **kwargs) -> None:
         if row.get("symbol"):
-            row["symbol"] = str(row["symbol"]).strip().upper()
+            try:
+                row["symbol"] = normalise_ticker(str(row["symbol"]))
+            except InvalidInput as exc:
+                raise ValueError(exc.message) from None
         if not row.get("source"):
             row["source"] = PriceBar.Source.IMPORT
+
+    def do_instance_save(self, instance: PriceBar, is_create: bool) -> None:
+        # Through the one writer of bars, so an import is rounded and checked the
+        # way a fetch is.
+        bar = pd.DataFrame(
+            [[getattr(instance, column) for column in BAR_COLUMNS]],
+            columns=list(BAR_COLUMNS),
+        )
+        prices_upsert(symbol=instance.symbol, bars=bar, source=instance.source)
+        # The admin's import log names each row's object by its key.
+        instance.pk = (
+            PriceBar.objects.filter(symbol=instance.symbol, date=instance.date)
+            .values_list("pk", flat=True)
+            .get()
+        )
 
 
 class BacktestRunResource(resources.ModelResource):

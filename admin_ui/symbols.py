@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
@@ -21,18 +19,18 @@ from import_export.admin import ExportActionModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from admin_ui.bases import Exports
+from admin_ui.bases import Exports, formatted_field
 from admin_ui.forms import BacktestActionForm
 from admin_ui.resources import SymbolResource
-from backtesting.services import backtest_job_enqueue
+from backtesting.params import BacktestParams
+from core.errors import InvalidInput
 from core.formatting import money, signed_pct
+from core.indicators import trailing_mean
+from core.market import normalise_ticker
 from core.models import Job, PriceBar, Symbol
-from core.services import symbol_save
-from ingestion.selectors import symbol_coverage
-from ingestion.services import fetch_job_enqueue
+from core.selectors import symbol_coverage
+from core.services import job_enqueue, symbol_save
 from ml.selectors import forecast_rows, realised_scores
-from ml.services import ml_job_enqueue
-from reporting.services import report_job_enqueue
 
 
 class SymbolForm(forms.ModelForm):
@@ -42,7 +40,10 @@ class SymbolForm(forms.ModelForm):
 
     def clean_ticker(self) -> str:
         # Staff type "aapl"; the database stores "AAPL".
-        return self.cleaned_data["ticker"].strip().upper()
+        try:
+            return normalise_ticker(self.cleaned_data["ticker"])
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from exc
 
 
 @admin.register(Symbol)
@@ -111,9 +112,7 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
             )
         )
 
-    @display(description="Last close", ordering="_last_close")
-    def last_close(self, obj: Symbol) -> str:
-        return f"{obj._last_close:,.2f}" if obj._last_close is not None else "—"
+    last_close = formatted_field("_last_close", money, description="Last close")
 
     @display(description="Bars", ordering="_bar_count")
     def bar_count(self, obj: Symbol) -> str:
@@ -148,25 +147,24 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
         self,
         request: HttpRequest,
         queryset: QuerySet[Symbol],
-        enqueue: Callable[[Symbol], object],
-        what: str,
+        kind: str,
+        parameters: dict[str, Any] | None = None,
     ) -> None:
-        """Queue one Job per selected symbol and say how many."""
-        count = sum(1 for symbol in queryset if enqueue(symbol))
+        """Queue one Job of `kind` per selected symbol and say how many."""
+        jobs = [
+            job_enqueue(kind=kind, symbol=s, parameters=parameters, user=request.user)
+            for s in queryset
+        ]
+        what = QUEUED_WORDS[kind]
         self.message_user(
             request,
-            f"Queued {count} {what} job(s); follow them on the Jobs page.",
+            f"Queued {len(jobs)} {what} job(s); follow them on the Jobs page.",
             messages.SUCCESS,
         )
 
     @action(description="Fetch prices", icon="download")
     def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
-        self._queue(
-            request,
-            queryset,
-            lambda s: fetch_job_enqueue(ticker=s.ticker, user=request.user),
-            "fetch",
-        )
+        self._queue(request, queryset, Job.Kind.FETCH)
 
     @action(description="Run backtest", icon="monitoring")
     def run_backtest(
@@ -175,15 +173,7 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
         """Ask for the parameters on an intermediate page, then queue one Job each."""
         form = BacktestActionForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            jobs = [
-                backtest_job_enqueue(symbol=s, params=form.params, user=request.user)
-                for s in queryset
-            ]
-            self.message_user(
-                request,
-                f"Queued {len(jobs)} backtest job(s); follow them on the Jobs page.",
-                messages.SUCCESS,
-            )
+            self._queue(request, queryset, Job.Kind.BACKTEST, form.params.as_json())
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -197,34 +187,17 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
 
     @action(description="Train model", icon="model_training")
     def train_model(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
-        self._queue(
-            request,
-            queryset,
-            lambda s: ml_job_enqueue(kind=Job.Kind.TRAIN, symbol=s, user=request.user),
-            "train model",
-        )
+        self._queue(request, queryset, Job.Kind.TRAIN)
 
     @action(description="Forecast 30 days", icon="timeline")
     def forecast_30_days(
         self, request: HttpRequest, queryset: QuerySet[Symbol]
     ) -> None:
-        self._queue(
-            request,
-            queryset,
-            lambda s: ml_job_enqueue(
-                kind=Job.Kind.PREDICT, symbol=s, user=request.user
-            ),
-            "forecast",
-        )
+        self._queue(request, queryset, Job.Kind.PREDICT)
 
     @action(description="Generate report", icon="picture_as_pdf")
     def generate_report(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
-        self._queue(
-            request,
-            queryset,
-            lambda s: report_job_enqueue(symbol=s, user=request.user),
-            "report",
-        )
+        self._queue(request, queryset, Job.Kind.REPORT)
 
     @display(description="Reports")
     def reports(self, obj: Symbol) -> str:
@@ -259,12 +232,12 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
         )
         if not bars:
             return "No bars yet: use Fetch prices above."
-        closes = pd.Series([float(close) for _, close in bars])
-        fast, slow = closes.rolling(SMA_FAST).mean(), closes.rolling(SMA_SLOW).mean()
+        closes = [float(close) for _, close in bars]
+        fast, slow = trailing_mean(closes, SMA_FAST), trailing_mean(closes, SMA_SLOW)
         shown = slice(max(0, len(bars) - CHART_BARS), None)
 
-        def series(values: pd.Series) -> list[float | None]:
-            return [None if pd.isna(v) else round(float(v), 2) for v in values[shown]]
+        def series(values: Any) -> list[float | None]:
+            return [None if v != v else round(float(v), 2) for v in values[shown]]
 
         data = {
             "labels": [day.isoformat() for day, _ in bars[shown]],
@@ -366,21 +339,14 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
             "No forecast yet: use Forecast above (after training a model).",
         )
 
-    def _detail(
-        self, request: HttpRequest, object_id: str, enqueue: Callable, what: str
-    ):
+    def _detail(self, request: HttpRequest, object_id: str, kind: str) -> HttpResponse:
         symbol = Symbol.objects.get(pk=object_id)
-        self._queue(request, Symbol.objects.filter(pk=symbol.pk), enqueue, what)
+        self._queue(request, Symbol.objects.filter(pk=symbol.pk), kind)
         return redirect(reverse("admin:core_symbol_change", args=[symbol.pk]))
 
     @action(description="Fetch prices", url_path="fetch", icon="download")
     def detail_fetch(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(
-            request,
-            object_id,
-            lambda s: fetch_job_enqueue(ticker=s.ticker, user=request.user),
-            "fetch",
-        )
+        return self._detail(request, object_id, Job.Kind.FETCH)
 
     @action(description="Backtest", url_path="backtest", icon="monitoring")
     def detail_backtest(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -389,27 +355,23 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
 
     @action(description="Forecast 30 days", url_path="forecast", icon="timeline")
     def detail_forecast(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(
-            request,
-            object_id,
-            lambda s: ml_job_enqueue(
-                kind=Job.Kind.PREDICT, symbol=s, user=request.user
-            ),
-            "forecast",
-        )
+        return self._detail(request, object_id, Job.Kind.PREDICT)
 
     @action(description="Generate report", url_path="report", icon="picture_as_pdf")
     def detail_report(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(
-            request,
-            object_id,
-            lambda s: report_job_enqueue(symbol=s, user=request.user),
-            "report",
-        )
+        return self._detail(request, object_id, Job.Kind.REPORT)
 
 
+# How the confirmation names each kind: "Queued 2 fetch job(s)".
+QUEUED_WORDS = {
+    Job.Kind.FETCH: "fetch",
+    Job.Kind.BACKTEST: "backtest",
+    Job.Kind.TRAIN: "train model",
+    Job.Kind.PREDICT: "forecast",
+    Job.Kind.REPORT: "report",
+}
 CHART_BARS = 250
-SMA_FAST, SMA_SLOW = 50, 200
+SMA_FAST, SMA_SLOW = BacktestParams.DEFAULT_FAST, BacktestParams.DEFAULT_SLOW
 
 
 def _table(headings: list[str], rows: list[tuple[str | None, list]], empty: str) -> str:

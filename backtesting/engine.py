@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from backtesting.metrics import Metrics, compute_metrics
+from backtesting.params import check_windows
 
 # Prices are compared in integer ten-thousandths (the 4 decimals bars are stored
 # with), so equal averages are equal and never one float rounding apart.
@@ -38,8 +40,8 @@ class PriceArrays:
     dates: np.ndarray  # datetime64[D]
     opens: np.ndarray  # float64
     closes: np.ndarray  # float64
-    close_ticks: np.ndarray  # int64, close * PRICE_SCALE
-    tick_sums: np.ndarray  # int64, running sum of close_ticks with a leading 0
+    close_ticks: npt.NDArray[np.int64]  # close * PRICE_SCALE
+    tick_sums: npt.NDArray[np.int64]  # running sum of close_ticks, with a leading 0
 
     @property
     def size(self) -> int:
@@ -89,13 +91,6 @@ def prepare_bars(bars: pd.DataFrame) -> PriceArrays:
     close_ticks = np.rint(closes * PRICE_SCALE).astype(np.int64)
     tick_sums = np.concatenate(([0], np.cumsum(close_ticks)))
     return PriceArrays(dates, opens, closes, close_ticks, tick_sums)
-
-
-def check_windows(fast: int, slow: int) -> None:
-    if not 1 <= fast < slow:
-        raise ValueError(
-            f"the fast window ({fast}) must be shorter than the slow ({slow})"
-        )
 
 
 def bars_needed(slow: int) -> int:
@@ -155,6 +150,27 @@ def simulate(
     trades: list[Trade] = []
     shares = entry = 0
     entry_value = 0.0
+
+    def sell(day: int, price: float, *, at_end: bool) -> float:
+        """Sell every share held at `price` on `day`; returns the cash received."""
+        exit_value = shares * price * sell_keep
+        cash_steps[day] += exit_value
+        share_steps[day] -= shares
+        trades.append(
+            _trade(
+                dates,
+                entry,
+                day,
+                opens[entry],
+                price,
+                shares,
+                entry_value,
+                exit_value,
+                at_end,
+            )
+        )
+        return exit_value
+
     for day, kind in zip(signal_days.tolist(), signal_kinds.tolist(), strict=True):
         fill = day + 1
         if kind > 0 and shares == 0:
@@ -168,44 +184,11 @@ def simulate(
             share_steps[fill] += shares
             cash -= entry_value
         elif kind < 0 and shares > 0:
-            exit_value = shares * opens[fill] * sell_keep
-            cash_steps[fill] += exit_value
-            share_steps[fill] -= shares
-            cash += exit_value
-            trades.append(
-                _trade(
-                    dates,
-                    entry,
-                    fill,
-                    opens[entry],
-                    opens[fill],
-                    shares,
-                    entry_value,
-                    exit_value,
-                    False,
-                )
-            )
+            cash += sell(fill, opens[fill], at_end=False)
             shares = 0
     if shares > 0:
         # Still open on the last bar: sold at its close, so the curve ends in cash.
-        last = n - 1
-        exit_value = shares * closes[last] * sell_keep
-        cash_steps[last] += exit_value
-        share_steps[last] -= shares
-        cash += exit_value
-        trades.append(
-            _trade(
-                dates,
-                entry,
-                last,
-                opens[entry],
-                closes[last],
-                shares,
-                entry_value,
-                exit_value,
-                True,
-            )
-        )
+        sell(n - 1, closes[n - 1], at_end=True)
     equity = np.cumsum(cash_steps) + np.cumsum(share_steps) * closes
     return trades, equity
 

@@ -89,6 +89,11 @@ def compute_metrics(
         cagr = None
         notes["cagr_pct"] = "the bars span less than a day"
 
+    win_rate: float | None
+    best: float | None
+    worst: float | None
+    average: float | None
+    profit_factor: float | None
     count = len(trade_pnls)
     if count:
         win_rate = float(np.count_nonzero(trade_pnls > 0)) / count * 100.0
@@ -112,6 +117,9 @@ def compute_metrics(
         ):
             notes[name] = reason
 
+    volatility: float | None
+    sharpe: float | None
+    sortino: float | None
     returns = _daily_returns(equity)
     spread = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
     if spread > 0:

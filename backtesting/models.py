@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from backtesting.params import BacktestParams
 from core.models import Symbol
 
 
@@ -15,8 +16,12 @@ class BacktestRun(models.Model):
     )
     fast = models.PositiveSmallIntegerField()
     slow = models.PositiveSmallIntegerField()
-    initial_investment = models.DecimalField(max_digits=16, decimal_places=2)
-    commission = models.DecimalField(max_digits=6, decimal_places=5, default=0)
+    initial_investment = models.DecimalField(
+        max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
+    )
+    commission = models.DecimalField(
+        max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
+    )
     start_date = models.DateField(help_text="First bar used.")
     end_date = models.DateField(help_text="Last bar used.")
     bar_count = models.PositiveIntegerField()
@@ -40,9 +45,9 @@ class BacktestRun(models.Model):
         verbose_name = "backtest"
         constraints = [
             models.CheckConstraint(
-                condition=Q(fast__gte=2)
+                condition=Q(fast__gte=BacktestParams.MIN_WINDOW)
                 & Q(fast__lt=models.F("slow"))
-                & Q(slow__lte=400),
+                & Q(slow__lte=BacktestParams.MAX_WINDOW),
                 name="backtest_windows_valid",
             ),
             models.CheckConstraint(

@@ -2,73 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django_q.tasks import async_task
 
 from backtesting.engine import BacktestResult, NotEnoughBars, bars_needed, run_backtest
 from backtesting.models import BacktestRun, Trade
-from core.errors import InvalidInput, NotEnoughData, NotFound
-from core.models import Job, Symbol
-from core.services import job_create, job_set_task_id
-from ingestion.selectors import bars_frame
+from backtesting.params import BacktestParams
+from core.errors import NotEnoughData, NotFound
+from core.selectors import bars_frame, symbol_get
+from core.services import Requester, author_or_none
 
-BACKTEST_TASK = "backtesting.tasks.run_backtest_task"
 _CENTS = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class BacktestParams:
-    """What staff or a program asks for; checked before any work is done."""
-
-    initial_investment: Decimal
-    fast: int = 50
-    slow: int = 200
-    start: date | None = None
-    end: date | None = None
-    commission: Decimal = Decimal(0)
-
-    def __post_init__(self) -> None:
-        if not 2 <= self.fast < self.slow <= 400:
-            raise InvalidInput(
-                f"Windows must satisfy 2 <= fast < slow <= 400; got fast={self.fast}, "
-                f"slow={self.slow}.",
-                code="invalid_parameter",
-                details={"parameter": "fast/slow"},
-            )
-        if self.start and self.end and self.start >= self.end:
-            raise InvalidInput(
-                f"start ({self.start}) must be before end ({self.end}).",
-                code="invalid_parameter",
-                details={"parameter": "start/end"},
-            )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "initial_investment": str(self.initial_investment),
-            "fast": self.fast,
-            "slow": self.slow,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "commission": str(self.commission),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BacktestParams:
-        return cls(
-            initial_investment=Decimal(data["initial_investment"]),
-            fast=int(data["fast"]),
-            slow=int(data["slow"]),
-            start=date.fromisoformat(data["start"]) if data.get("start") else None,
-            end=date.fromisoformat(data["end"]) if data.get("end") else None,
-            commission=Decimal(data.get("commission") or 0),
-        )
 
 
 def _curve(result: BacktestResult) -> dict[str, Any]:
@@ -88,15 +35,10 @@ def _money(value: float) -> Decimal:
 
 
 def backtest_run_create(
-    *, ticker: str, params: BacktestParams, user: AbstractBaseUser | None = None
+    *, ticker: str, params: BacktestParams, user: Requester = None
 ) -> BacktestRun:
     """Run the SMA crossover on the stored bars of ticker and store a new run."""
-    symbol = Symbol.objects.filter(ticker=ticker).first()
-    if symbol is None:
-        raise NotFound(
-            f"There is no symbol {ticker}; fetch its prices first.",
-            code="unknown_symbol",
-        )
+    symbol = symbol_get(ticker)
     bars = bars_frame(symbol, start=params.start, end=params.end)
     if bars.empty:
         raise NotFound(
@@ -136,7 +78,7 @@ def backtest_run_create(
             trade_count=metrics.trades,
             metrics=metrics.as_dict(),
             equity_curve=_curve(result),
-            created_by=user if user and user.is_authenticated else None,
+            created_by=author_or_none(user),
         )
         Trade.objects.bulk_create(
             Trade(
@@ -155,24 +97,3 @@ def backtest_run_create(
             for number, trade in enumerate(result.trades, start=1)
         )
     return run
-
-
-def _enqueue_backtest(job_id: int) -> None:
-    task_id = async_task(
-        BACKTEST_TASK, job_id, task_name=f"backtest-job-{job_id}", group="backtest"
-    )
-    job_set_task_id(job_id=job_id, task_id=str(task_id))
-
-
-def backtest_job_enqueue(
-    *, symbol: Symbol, params: BacktestParams, user: AbstractBaseUser | None = None
-) -> Job:
-    job = job_create(
-        kind=Job.Kind.BACKTEST,
-        ticker=symbol.ticker,
-        symbol=symbol,
-        parameters=params.as_json(),
-        created_by=user,
-    )
-    transaction.on_commit(lambda: _enqueue_backtest(job.pk))
-    return job

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backtesting.services import BacktestParams, backtest_run_create
+from backtesting.params import BacktestParams
+from backtesting.services import backtest_run_create
 from core.models import Job
 from core.tasks import JobOutcome, run_job
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 
+from backtesting.params import BacktestParams
 from backtesting.selectors import backtest_to_dict
-from backtesting.services import BacktestParams, backtest_run_create
+from backtesting.services import backtest_run_create
 from core.api.auth import api_endpoint
-from core.api.validation import (
-    normalise_ticker,
-    parse_date,
-    parse_decimal,
-    parse_int,
-    parse_money,
-)
+from core.api.validation import parse_date, parse_decimal, parse_int, parse_money
+from core.market import normalise_ticker
 
-MAX_INVESTMENT = Decimal("1e12")
+
+def _window(query: QueryDict, name: str, *, default: int) -> int:
+    return parse_int(
+        query,
+        name,
+        default=default,
+        minimum=BacktestParams.MIN_WINDOW,
+        maximum=BacktestParams.MAX_WINDOW,
+    )
 
 
 @api_endpoint(methods=("GET", "POST"))
@@ -28,10 +32,13 @@ def backtest(
     query = request.GET
     params = BacktestParams(
         initial_investment=parse_money(
-            initial_investment, name="initial_investment", maximum=MAX_INVESTMENT
+            initial_investment,
+            name="initial_investment",
+            maximum=BacktestParams.MAX_INVESTMENT,
+            decimals=BacktestParams.INVESTMENT_DECIMALS,
         ),
-        fast=parse_int(query, "fast", default=50, minimum=2, maximum=400),
-        slow=parse_int(query, "slow", default=200, minimum=2, maximum=400),
+        fast=_window(query, "fast", default=BacktestParams.DEFAULT_FAST),
+        slow=_window(query, "slow", default=BacktestParams.DEFAULT_SLOW),
         start=parse_date(query, "start"),
         end=parse_date(query, "end"),
         commission=parse_decimal(
@@ -39,7 +46,7 @@ def backtest(
             "commission",
             default=Decimal(0),
             minimum=Decimal(0),
-            maximum=Decimal("0.05"),
+            maximum=BacktestParams.MAX_COMMISSION,
         ),
     )
     include = {

@@ -1,14 +1,11 @@
 """Backtest engine timings on synthetic bars; writes the Backtest section of RESULTS.md.
 
-Run from the repository root, no Django needed:
-
-    .venv/bin/python -m benchmarks.backtest            # measure, print, update RESULTS.md
-    .venv/bin/python -m benchmarks.backtest --no-write # measure and print only
+No Django needed: `.venv/bin/python -m benchmarks.backtest [--no-write]` from the
+repository root.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -29,16 +26,16 @@ from backtesting.engine import (
     sweep,
 )
 from benchmarks.results import (
-    RESULTS_PATH,
+    Section,
     Timing,
-    format_seconds,
+    arguments,
     machine,
+    machine_line,
     measure,
-    write_section,
+    timings_table,
 )
 
-BEGIN_MARKER = "<!-- backtest:begin (written by benchmarks/backtest.py) -->"
-END_MARKER = "<!-- backtest:end -->"
+SECTION = Section("backtest", heading="Backtest")
 
 FIRST_DAY = date(2005, 1, 3)  # a Monday; bars run on weekdays from here
 SEED = 20_240_601
@@ -100,41 +97,27 @@ def run_all(*, runs: int, sweep_runs: int) -> tuple[list[Timing], dict[str, obje
     warmup = max(5, runs // 10)
     kwargs = {"fast": FAST, "slow": SLOW, "initial_investment": INITIAL_INVESTMENT}
 
+    # (label, bars, call, runs, target): each entry point at each size, then the rest.
     cases: list[tuple[str, int, Callable[[], object], int, float | None]] = [
-        (
-            "run_backtest (DataFrame in, every metric)",
-            504,
-            lambda: run_backtest(short, **kwargs),
-            runs,
-            None,
+        *(
+            (
+                "run_backtest (DataFrame in, every metric)",
+                len(frame),
+                lambda f=frame: run_backtest(f, **kwargs),
+                runs,
+                SINGLE_TARGET_S if frame is long_ else None,
+            )
+            for frame in (short, middle, long_)
         ),
-        (
-            "run_backtest (DataFrame in, every metric)",
-            2_148,
-            lambda: run_backtest(middle, **kwargs),
-            runs,
-            None,
-        ),
-        (
-            "run_backtest (DataFrame in, every metric)",
-            5_040,
-            lambda: run_backtest(long_, **kwargs),
-            runs,
-            SINGLE_TARGET_S,
-        ),
-        (
-            "run_prepared (arrays prepared once)",
-            504,
-            lambda: run_prepared(short_prices, **kwargs),
-            runs,
-            None,
-        ),
-        (
-            "run_prepared (arrays prepared once)",
-            5_040,
-            lambda: run_prepared(long_prices, **kwargs),
-            runs,
-            None,
+        *(
+            (
+                "run_prepared (arrays prepared once)",
+                size,
+                lambda p=prices: run_prepared(p, **kwargs),
+                runs,
+                None,
+            )
+            for size, prices in ((504, short_prices), (5_040, long_prices))
         ),
         ("prepare_bars alone", 5_040, lambda: prepare_bars(long_), runs, None),
         (
@@ -169,34 +152,15 @@ def run_all(*, runs: int, sweep_runs: int) -> tuple[list[Timing], dict[str, obje
     return timings, facts
 
 
-def table(timings: list[Timing]) -> list[str]:
-    rows = [
-        "| case | bars | runs | median | p95 | target |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for t in timings:
-        rows.append(
-            f"| {t.label} | {t.bars:,} | {t.runs} | {format_seconds(t.median_s)} "
-            f"| {format_seconds(t.p95_s)} | {t.verdict} |"
-        )
-    return rows
-
-
 def section(
     timings: list[Timing], facts: dict[str, object], info: dict[str, str]
 ) -> str:
     verdicts = [
-        f"{t.label.split(' (')[0]} on {t.bars:,} bars: median "
-        f"{format_seconds(t.median_s)}, target {format_seconds(t.target_s)}, "
-        + ("met" if t.median_s < t.target_s else "**MISSED**")
+        f"{t.label.split(' (')[0]} on {t.bars:,} bars: {t.against_target}"
         for t in timings
         if t.target_s is not None
     ]
-    summary = "Targets: " + "; ".join(verdicts) + "."
     lines = [
-        BEGIN_MARKER,
-        f"Measured {info['date']} with `python -m benchmarks.backtest`.",
-        "",
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}",
         f"- Python {info['python']}, numpy {info['numpy']}, pandas {info['pandas']}; "
         f"OPENBLAS settings: {info['openblas']}",
@@ -210,39 +174,26 @@ def section(
         "- Times are wall-clock `time.perf_counter` per call after a warm-up; "
         "the 2,148-bar comparison below uses the same generator.",
         "",
-        *table(timings),
+        *timings_table(timings),
         "",
-        summary,
-        END_MARKER,
+        "Targets: " + "; ".join(verdicts) + ".",
     ]
-    return "\n".join(lines)
+    return SECTION.body(info, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--runs", type=int, default=300, help="repetitions per run case"
+    parser = arguments(
+        __doc__.splitlines()[0], runs=300, runs_help="repetitions per run case"
     )
     parser.add_argument("--sweep-runs", type=int, default=20, help="sweep repetitions")
-    parser.add_argument(
-        "--no-write", action="store_true", help="leave RESULTS.md alone"
-    )
     args = parser.parse_args(argv)
 
     info = machine()
     timings, facts = run_all(runs=args.runs, sweep_runs=args.sweep_runs)
-    print(f"{info['nproc']} CPUs, {info['cpu']}; Python {info['python']}, ", end="")
-    print(f"numpy {info['numpy']}, pandas {info['pandas']}")
-    print("\n".join(table(timings)))
+    print(machine_line(info, f"pandas {info['pandas']}"))
+    print("\n".join(timings_table(timings)))
     if not args.no_write:
-        write_section(
-            RESULTS_PATH,
-            heading="Backtest",
-            begin=BEGIN_MARKER,
-            end=END_MARKER,
-            body=section(timings, facts, info),
-        )
-        print(f"updated {RESULTS_PATH.name}")
+        SECTION.write(section(timings, facts, info))
     return 0
 
 

@@ -1,14 +1,11 @@
 """Forecaster timings on synthetic closes; writes the Forecast section of RESULTS.md.
 
-Run from the repository root, no Django needed:
-
-    .venv/bin/python -m benchmarks.forecast            # measure, print, update RESULTS.md
-    .venv/bin/python -m benchmarks.forecast --no-write # measure and print only
+No Django needed: `.venv/bin/python -m benchmarks.forecast [--no-write]` from the
+repository root.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -23,12 +20,13 @@ import skops.io
 
 from benchmarks.backtest import FIRST_DAY, synthetic_bars
 from benchmarks.results import (
-    RESULTS_PATH,
+    Section,
     Timing,
-    format_seconds,
+    arguments,
     machine,
+    machine_line,
     measure,
-    write_section,
+    timings_table,
 )
 from ml import calendar
 from ml.forecaster import (
@@ -40,8 +38,7 @@ from ml.forecaster import (
     forecast,
 )
 
-BEGIN_MARKER = "<!-- forecast:begin (written by benchmarks/forecast.py) -->"
-END_MARKER = "<!-- forecast:end -->"
+SECTION = Section("forecast", heading="Forecast")
 SIZES = (504, 5_040)  # 2 and 20 years of trading days
 TOTAL_TARGET_S = 1.0  # train + evaluate + predict on 20 years of closes
 
@@ -129,20 +126,6 @@ def run_all(*, runs: int) -> tuple[list[Timing], dict[str, object]]:
     return timings, facts
 
 
-def table(timings: list[Timing]) -> list[str]:
-    rows = [
-        "| case | closes | runs | median | p95 | target |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for t in timings:
-        closes = f"{t.bars:,}" if t.bars else "—"
-        rows.append(
-            f"| {t.label} | {closes} | {t.runs} | {format_seconds(t.median_s)} "
-            f"| {format_seconds(t.p95_s)} | {t.verdict} |"
-        )
-    return rows
-
-
 def scores_line(size: int, facts: dict[str, object]) -> str:
     horizons = facts[size]["horizons"]
     parts = [
@@ -157,12 +140,8 @@ def section(
     timings: list[Timing], facts: dict[str, object], info: dict[str, str]
 ) -> str:
     total = next(t for t in timings if t.target_s is not None)
-    verdict = "met" if total.median_s < total.target_s else "**MISSED**"
     long_ = facts[max(SIZES)]
     lines = [
-        BEGIN_MARKER,
-        f"Measured {info['date']} with `python -m benchmarks.forecast`.",
-        "",
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}",
         f"- Python {info['python']}, numpy {info['numpy']}, scikit-learn "
         f"{sklearn.__version__}; OPENBLAS settings: {info['openblas']}",
@@ -182,40 +161,25 @@ def section(
         f"- The stored artifact (skops) is {facts['artifact_bytes']:,} bytes.",
         "- Times are wall-clock `time.perf_counter` per call after a warm-up.",
         "",
-        *table(timings),
+        *timings_table(timings, unit="closes"),
         "",
-        f"Target: train + evaluate + predict on {total.bars:,} closes: median "
-        f"{format_seconds(total.median_s)}, target {format_seconds(total.target_s)}, "
-        f"{verdict}.",
-        END_MARKER,
+        f"Target: train + evaluate + predict on {total.bars:,} closes: "
+        f"{total.against_target}.",
     ]
-    return "\n".join(lines)
+    return SECTION.body(info, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="repetitions per case")
-    parser.add_argument(
-        "--no-write", action="store_true", help="leave RESULTS.md alone"
-    )
-    args = parser.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0], runs=30).parse_args(argv)
 
     info = machine()
     started = time.perf_counter()
     timings, facts = run_all(runs=args.runs)
-    print(f"{info['nproc']} CPUs, {info['cpu']}; Python {info['python']}, ", end="")
-    print(f"numpy {info['numpy']}, scikit-learn {sklearn.__version__}")
-    print("\n".join(table(timings)))
+    print(machine_line(info, f"scikit-learn {sklearn.__version__}"))
+    print("\n".join(timings_table(timings, unit="closes")))
     print(f"({time.perf_counter() - started:.1f} s in all)")
     if not args.no_write:
-        write_section(
-            RESULTS_PATH,
-            heading="Forecast",
-            begin=BEGIN_MARKER,
-            end=END_MARKER,
-            body=section(timings, facts, info),
-        )
-        print(f"updated {RESULTS_PATH.name}")
+        SECTION.write(section(timings, facts, info))
     return 0
 
 

@@ -1,7 +1,8 @@
-"""What every benchmark script shares: timing, the machine, and RESULTS.md sections."""
+"""What every benchmark script shares: options, timing, the machine, RESULTS.md."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -43,6 +44,58 @@ class Timing:
             else f"MISSED (>= {limit})"
         )
 
+    @property
+    def against_target(self) -> str:
+        """'median …, target …, met' (or **MISSED**), for a section's summary."""
+        return (
+            f"median {format_seconds(self.median_s)}, target "
+            f"{format_seconds(self.target_s)}, "
+            + ("met" if self.median_s < self.target_s else "**MISSED**")
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    """One script's `## heading` section of RESULTS.md, between its own markers."""
+
+    script: str  # the module under benchmarks/, as in `python -m benchmarks.<script>`
+    heading: str
+
+    @property
+    def begin(self) -> str:
+        return f"<!-- {self.script}:begin (written by benchmarks/{self.script}.py) -->"
+
+    @property
+    def end(self) -> str:
+        return f"<!-- {self.script}:end -->"
+
+    def body(self, info: dict[str, str], lines: list[str]) -> str:
+        """The section's text: when and with what it was measured, then lines."""
+        measured = f"Measured {info['date']} with `python -m benchmarks.{self.script}`."
+        return "\n".join([self.begin, measured, "", *lines, self.end])
+
+    def write(self, body: str) -> None:
+        write_section(
+            RESULTS_PATH,
+            heading=self.heading,
+            begin=self.begin,
+            end=self.end,
+            body=body,
+        )
+        print(f"updated {RESULTS_PATH.name}")
+
+
+def arguments(
+    description: str, *, runs: int, runs_help: str = "repetitions per case"
+) -> argparse.ArgumentParser:
+    """The options every script takes: --runs and --no-write."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
+    parser.add_argument(
+        "--no-write", action="store_true", help="leave RESULTS.md alone"
+    )
+    return parser
+
 
 def measure(fn: Callable[[], object], *, runs: int, warmup: int) -> tuple[float, float]:
     """(median, p95) wall time of fn in seconds, after `warmup` unrecorded calls."""
@@ -64,6 +117,21 @@ def format_seconds(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.2f} s"
+
+
+def timings_table(timings: list[Timing], *, unit: str = "bars") -> list[str]:
+    """The Markdown table of timings; a case measured on no bars shows a dash."""
+    rows = [
+        f"| case | {unit} | runs | median | p95 | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in timings:
+        size = f"{t.bars:,}" if t.bars else "—"
+        rows.append(
+            f"| {t.label} | {size} | {t.runs} | {format_seconds(t.median_s)} "
+            f"| {format_seconds(t.p95_s)} | {t.verdict} |"
+        )
+    return rows
 
 
 def machine() -> dict[str, str]:
@@ -89,6 +157,14 @@ def machine() -> dict[str, str]:
         "pandas": pd.__version__,
         "openblas": ", ".join(blas) if blas else "none set",
     }
+
+
+def machine_line(info: dict[str, str], libraries: str) -> str:
+    """The line a script prints first: CPUs, Python, numpy and what else it times."""
+    return (
+        f"{info['nproc']} CPUs, {info['cpu']}; Python {info['python']}, "
+        f"numpy {info['numpy']}, {libraries}"
+    )
 
 
 def write_section(path: Path, *, heading: str, begin: str, end: str, body: str) -> None:

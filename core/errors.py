@@ -48,3 +48,15 @@ class Conflict(StockDeskError):
 class NotEnoughData(StockDeskError):
     status = 422
     code = "not_enough_data"
+
+
+class UnknownSymbol(NotFound):
+    """A ticker with no stored Symbol: the one message every caller shows."""
+
+    code = "unknown_symbol"
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__(
+            f"There is no symbol {ticker}; fetch its prices first.",
+            details={"symbol": ticker},
+        )

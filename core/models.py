@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
-TICKER_PATTERN = r"^[A-Z0-9.\-]{1,10}$"
+from core.market import TICKER_PATTERN
 
 
 class Symbol(models.Model):

@@ -1,15 +1,113 @@
-"""Shared reads of core's models."""
+"""Shared reads of core's models: symbols, their bars, and jobs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 
-from core.models import Job, Symbol
+from core.errors import NotFound, UnknownSymbol
+from core.market import BAR_COLUMNS
+from core.models import Job, PriceBar, Symbol
+
+# --- Symbols and their bars ----------------------------------------------------------
+
+
+def symbol_find(ticker: str) -> Symbol | None:
+    """The stored Symbol of a normalised ticker, or None."""
+    return Symbol.objects.filter(ticker=ticker).first()
+
+
+def symbol_get(ticker: str) -> Symbol:
+    """The stored Symbol of a normalised ticker; UnknownSymbol (404) if there is none."""
+    symbol = symbol_find(ticker)
+    if symbol is None:
+        raise UnknownSymbol(ticker)
+    return symbol
+
+
+def symbol_with_bars_get(ticker: str) -> Symbol:
+    """Like symbol_get, and a 404 `no_data` when the symbol has no bars yet."""
+    symbol = symbol_get(ticker)
+    if not PriceBar.objects.filter(symbol=symbol).exists():
+        raise NotFound(
+            f"{ticker} has no price bars yet; fetch its prices first.",
+            code="no_data",
+            details={"symbol": ticker},
+        )
+    return symbol
+
+
+def bars_frame(
+    symbol: Symbol, *, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
+    """The symbol's bars in [start, end] as a frame (Decimal prices), oldest first."""
+    bars = PriceBar.objects.filter(symbol=symbol)
+    if start is not None:
+        bars = bars.filter(date__gte=start)
+    if end is not None:
+        bars = bars.filter(date__lte=end)
+    rows = bars.order_by("date").values_list(*BAR_COLUMNS)
+    return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))
+
+
+def bars_stored_range(symbol: Symbol | None) -> tuple[date | None, date | None]:
+    """First and last stored day of a symbol (None, None without bars)."""
+    if symbol is None:
+        return None, None
+    dates = symbol.bars.order_by("date").values_list("date", flat=True)
+    return dates.first(), dates.last()
+
+
+def closes_on(symbol_id: int, days: list[date]) -> dict[date, Decimal]:
+    """The stored close of each of `days` that has a bar."""
+    return dict(
+        PriceBar.objects.filter(symbol=symbol_id, date__in=days).values_list(
+            "date", "close"
+        )
+    )
+
+
+def bar_sources(symbol: Symbol) -> list[str]:
+    """Where the symbol's stored bars came from (PriceBar.Source values), sorted."""
+    return sorted(
+        set(PriceBar.objects.filter(symbol=symbol).values_list("source", flat=True))
+    )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    first_date: date | None
+    last_date: date | None
+    bar_count: int
+    missing_weekdays: int
+
+
+def symbol_coverage(symbol: Symbol) -> Coverage:
+    """First and last stored day, bar count, and weekdays between them with no bar.
+
+    Exchange holidays count as missing weekdays; the figure is a hint for
+    backfilling, not an exact count of lost sessions.
+    """
+    dates = list(
+        PriceBar.objects.filter(symbol=symbol)
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+    if not dates:
+        return Coverage(None, None, 0, 0)
+    weekdays = int(np.busday_count(dates[0], dates[-1])) + 1
+    return Coverage(dates[0], dates[-1], len(dates), max(0, weekdays - len(dates)))
+
+
+# --- Jobs ----------------------------------------------------------------------------
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:

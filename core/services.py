@@ -1,25 +1,39 @@
-"""The only writers of core's models: jobs and API tokens."""
+"""The only writers of core's models: symbols, their bars, jobs and API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+import pandas as pd
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from core.models import ApiToken, Job, Symbol
+from core.job_tasks import job_task_for
+from core.market import normalise_ticker
+from core.models import ApiToken, Job, PriceBar, Symbol
+from core.selectors import symbol_find
 
 TOKEN_PREFIX = "sdk_"  # noqa: S105 - a public marker, not a secret
 
 
 # --- Jobs --------------------------------------------------------------------------
+
+
+Requester = User | AnonymousUser | None
+
+
+def author_or_none(user: Requester) -> User | None:
+    """The user to record as a row's author: nobody for anonymous or absent users."""
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def job_create(
@@ -28,19 +42,58 @@ def job_create(
     ticker: str,
     symbol: Symbol | None = None,
     parameters: dict[str, Any] | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: Requester = None,
 ) -> Job:
+    """A queued Job row, not yet handed to a worker (job_enqueue does both)."""
     return Job.objects.create(
         kind=kind,
         ticker=ticker,
         symbol=symbol,
         parameters=parameters or {},
-        created_by=created_by if created_by and created_by.is_authenticated else None,
+        created_by=author_or_none(created_by),
     )
 
 
-def job_set_task_id(*, job_id: int, task_id: str) -> None:
-    Job.objects.filter(pk=job_id).update(task_id=task_id)
+def _job_send(*, job_id: int, kind: str) -> None:
+    task_id = async_task(
+        job_task_for(kind), job_id, task_name=f"{kind}-job-{job_id}", group=kind
+    )
+    Job.objects.filter(pk=job_id).update(task_id=str(task_id))
+
+
+def job_enqueue(
+    *,
+    kind: str,
+    symbol: Symbol | str,
+    parameters: dict[str, Any] | None = None,
+    user: Requester = None,
+) -> Job:
+    """Create a queued Job and hand it to its kind's task once the Job is committed.
+
+    `symbol` is a stored Symbol, or the ticker of one that may not exist yet (a first
+    fetch). The task is looked up before anything is written, so an unknown kind
+    creates no Job.
+    """
+    job_task_for(kind)
+    if isinstance(symbol, str):
+        ticker, stored = symbol, symbol_find(symbol)
+    else:
+        ticker, stored = symbol.ticker, symbol
+    job = job_create(
+        kind=kind, ticker=ticker, symbol=stored, parameters=parameters, created_by=user
+    )
+    transaction.on_commit(lambda: _job_send(job_id=job.pk, kind=kind))
+    return job
+
+
+def job_retry(*, job: Job, user: Requester = None) -> Job:
+    """Queue a new Job asking for the same work as `job`."""
+    return job_enqueue(
+        kind=job.kind,
+        symbol=job.symbol or job.ticker,
+        parameters=job.parameters,
+        user=user,
+    )
 
 
 @transaction.atomic
@@ -105,7 +158,7 @@ class NewToken:
     raw_key: str
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
+def api_token_create(*, user: User, name: str) -> NewToken:
     """Create a token; the raw key is returned here once and never stored."""
     raw_key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -114,7 +167,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
     return NewToken(token=token, raw_key=raw_key)
 
 
-def api_token_authenticate(*, raw_key: str) -> AbstractBaseUser | None:
+def api_token_authenticate(*, raw_key: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=_hash_key(raw_key), revoked_at__isnull=True)
@@ -133,15 +186,101 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-# --- Symbols -----------------------------------------------------------------------
+# --- Symbols and their bars ---------------------------------------------------------
+
+_PRICE_STEP = Decimal("0.0001")
+_BAR_FIELDS = ("open", "high", "low", "close", "volume", "source")
 
 
 def symbol_save(*, symbol: Symbol) -> Symbol:
     """Save a symbol edited by staff, with its ticker normalised and checked."""
-    symbol.ticker = symbol.ticker.strip().upper()
+    symbol.ticker = normalise_ticker(symbol.ticker)
     symbol.full_clean()
     symbol.save()
     return symbol
+
+
+def symbol_get_or_create(*, ticker: str, name: str = "") -> Symbol:
+    """The Symbol of a ticker, created (with `name`) when it is not stored yet."""
+    symbol, _ = Symbol.objects.get_or_create(
+        ticker=normalise_ticker(ticker), defaults={"name": name}
+    )
+    return symbol
+
+
+def symbol_mark_fetched(*, symbol: Symbol) -> Symbol:
+    symbol.last_fetched_at = timezone.now()
+    symbol.save(update_fields=["last_fetched_at"])
+    return symbol
+
+
+def _price(value: Any) -> Decimal:
+    return Decimal(value).quantize(_PRICE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def _bar_values(row: Any) -> tuple[Decimal, Decimal, Decimal, Decimal, int]:
+    return (
+        _price(row.open),
+        _price(row.high),
+        _price(row.low),
+        _price(row.close),
+        int(row.volume),
+    )
+
+
+def prices_upsert(
+    *, symbol: Symbol, bars: pd.DataFrame, source: str
+) -> tuple[int, int]:
+    """Insert new days and update changed ones; returns (inserted, updated).
+
+    The one way bars are written, by fetches and file imports alike. Prices are
+    rounded to the 4 stored decimals first. Unchanged days are not written at all,
+    so a re-fetch of the same data costs one read and reports 0 inserted, 0 updated.
+    The write is INSERT ... ON CONFLICT DO UPDATE, so a bar that appeared meanwhile
+    is updated instead of failing; the table's CHECK constraints refuse bad bars
+    (IntegrityError, which the caller turns into its own message).
+    """
+    if bars.empty:
+        return 0, 0
+    existing = {
+        bar.date: ((bar.open, bar.high, bar.low, bar.close, bar.volume), bar.source)
+        for bar in PriceBar.objects.filter(
+            symbol=symbol, date__gte=bars["date"].min(), date__lte=bars["date"].max()
+        )
+    }
+    to_write: list[PriceBar] = []
+    inserted = updated = 0
+    for row in bars.itertuples(index=False):
+        day = cast(date, row.date)
+        values = _bar_values(row)
+        before = existing.get(day)
+        if before is None:
+            inserted += 1
+        elif before != (values, source):
+            updated += 1
+        else:
+            continue
+        opened, high, low, close, volume = values
+        to_write.append(
+            PriceBar(
+                symbol=symbol,
+                date=day,
+                open=opened,
+                high=high,
+                low=low,
+                close=close,
+                volume=volume,
+                source=source,
+            )
+        )
+    PriceBar.objects.bulk_create(
+        to_write,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["symbol", "date"],
+        update_fields=list(_BAR_FIELDS),
+    )
+    return inserted, updated
 
 
 def jobs_sweep_stuck(*, running_for: timedelta, queued_for: timedelta) -> int:

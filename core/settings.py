@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import reverse_lazy
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -318,120 +317,7 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
-        "navigation": [
-            {
-                "title": "Overview",
-                "items": [
-                    {
-                        "title": "Dashboard",
-                        "icon": "dashboard",
-                        "link": reverse_lazy("admin:index"),
-                    },
-                ],
-            },
-            {
-                "title": "Market data",
-                "items": [
-                    {
-                        "title": "Symbols",
-                        "icon": "query_stats",
-                        "link": reverse_lazy("admin:core_symbol_changelist"),
-                    },
-                    {
-                        "title": "Price bars",
-                        "icon": "candlestick_chart",
-                        "link": reverse_lazy("admin:core_pricebar_changelist"),
-                    },
-                ],
-            },
-            {
-                "title": "Analysis",
-                "items": [
-                    {
-                        "title": "Backtests",
-                        "icon": "monitoring",
-                        "link": reverse_lazy(
-                            "admin:backtesting_backtestrun_changelist"
-                        ),
-                    },
-                    {
-                        "title": "Trades",
-                        "icon": "swap_vert",
-                        "link": reverse_lazy("admin:backtesting_trade_changelist"),
-                    },
-                    {
-                        "title": "Forecasts",
-                        "icon": "timeline",
-                        "link": reverse_lazy("admin:ml_predictionrun_changelist"),
-                    },
-                    {
-                        "title": "Models",
-                        "icon": "model_training",
-                        "link": reverse_lazy("admin:ml_trainedmodel_changelist"),
-                    },
-                ],
-            },
-            {
-                "title": "Reports",
-                "items": [
-                    {
-                        "title": "Reports",
-                        "icon": "picture_as_pdf",
-                        "link": reverse_lazy("admin:reporting_report_changelist"),
-                    },
-                ],
-            },
-            {
-                "title": "Jobs",
-                "items": [
-                    {
-                        "title": "Jobs",
-                        "icon": "pending_actions",
-                        "link": reverse_lazy("admin:core_job_changelist"),
-                    },
-                ],
-            },
-            {
-                "title": "Task queue",
-                "collapsible": True,
-                "items": [
-                    {
-                        "title": "Queued tasks",
-                        "icon": "schedule",
-                        "link": reverse_lazy("admin:django_q_ormq_changelist"),
-                    },
-                    {
-                        "title": "Successful tasks",
-                        "icon": "task_alt",
-                        "link": reverse_lazy("admin:django_q_success_changelist"),
-                    },
-                    {
-                        "title": "Failed tasks",
-                        "icon": "error",
-                        "link": reverse_lazy("admin:django_q_failure_changelist"),
-                    },
-                    {
-                        "title": "Scheduled tasks",
-                        "icon": "event_repeat",
-                        "link": reverse_lazy("admin:django_q_schedule_changelist"),
-                    },
-                ],
-            },
-            {
-                "title": "Access",
-                "items": [
-                    {
-                        "title": "Users",
-                        "icon": "person",
-                        "link": reverse_lazy("admin:auth_user_changelist"),
-                    },
-                    {
-                        "title": "API tokens",
-                        "icon": "key",
-                        "link": reverse_lazy("admin:core_apitoken_changelist"),
-                    },
-                ],
-            },
-        ],
+        # The groups and links are built per request, in the admin package.
+        "navigation": "admin_ui.sidebar.navigation",
     },
 }

@@ -55,7 +55,7 @@ def run_job(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
 
 def sweep_stuck_jobs_task() -> dict[str, int]:
     """Scheduled: fail Jobs left running or queued far past any task's lifetime."""
-    cluster = settings.Q_CLUSTER
+    cluster: dict[str, Any] = settings.Q_CLUSTER
     lifetime = cluster["retry"] * cluster.get("max_attempts", 1) + cluster["timeout"]
     return {
         "failed": jobs_sweep_stuck(

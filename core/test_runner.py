@@ -28,6 +28,8 @@ PASSED_ON = {
     "TZ",
     "VIRTUAL_ENV",
     "DATABASE_URL",
+    # Tests leave the checkout as they found it: no bytecode written into it.
+    "PYTHONDONTWRITEBYTECODE",
     "DATABASE_NAME",
     "DATABASE_USER",
     "DATABASE_PASSWORD",

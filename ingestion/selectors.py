@@ -1,43 +1,15 @@
-"""Shared reads of price data: coverage per symbol and provider usage today."""
+"""Shared reads of ingestion: provider usage today and the watchlist refresh plan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.db.models import F, Q, Sum
 
-from core.models import PriceBar, Symbol
+from core.models import Symbol
 from ingestion.models import ProviderDailyUsage
-from ingestion.providers.base import BAR_COLUMNS
-
-
-@dataclass(frozen=True)
-class Coverage:
-    first_date: date | None
-    last_date: date | None
-    bar_count: int
-    missing_weekdays: int
-
-
-def symbol_coverage(symbol: Symbol) -> Coverage:
-    """First and last stored day, bar count, and weekdays between them with no bar.
-
-    Exchange holidays count as missing weekdays; the figure is a hint for
-    backfilling, not an exact count of lost sessions.
-    """
-    dates = list(
-        PriceBar.objects.filter(symbol=symbol)
-        .order_by("date")
-        .values_list("date", flat=True)
-    )
-    if not dates:
-        return Coverage(None, None, 0, 0)
-    weekdays = int(np.busday_count(dates[0], dates[-1])) + 1
-    return Coverage(dates[0], dates[-1], len(dates), max(0, weekdays - len(dates)))
 
 
 def provider_calls_today() -> tuple[int, int]:
@@ -47,21 +19,6 @@ def provider_calls_today() -> tuple[int, int]:
         "total"
     ]
     return used or 0, settings.ALPHA_VANTAGE_DAILY_LIMIT
-
-
-def bars_frame(
-    symbol: Symbol, *, start: date | None = None, end: date | None = None
-) -> pd.DataFrame:
-    """The symbol's bars in [start, end] as a frame (Decimal prices), oldest first."""
-    bars = PriceBar.objects.filter(symbol=symbol)
-    if start is not None:
-        bars = bars.filter(date__gte=start)
-    if end is not None:
-        bars = bars.filter(date__lte=end)
-    rows = bars.order_by("date").values_list(
-        "date", "open", "high", "low", "close", "volume"
-    )
-    return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.models import Job, Symbol
+from core.models import Job
+from core.selectors import symbol_get
 from core.tasks import JobOutcome, run_job
-from ingestion.services import prices_fetch, watchlist_refresh_enqueue
+from ingestion.services.fetch import prices_fetch, watchlist_refresh_enqueue
 
 
 def _fetch(job: Job) -> JobOutcome:
     result = prices_fetch(ticker=job.ticker)
-    symbol = Symbol.objects.get(ticker=result.symbol)
+    symbol = symbol_get(result.symbol)
     return JobOutcome(result=result.as_dict(), produced=symbol, symbol=symbol)
 
 

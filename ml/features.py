@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.indicators import trailing_mean
+
 RETURN_LAGS = (1, 2, 3, 5, 10, 20)
 SMA_WINDOWS = (5, 10, 20, 50)
 VOLATILITY_WINDOW = 20
@@ -14,14 +16,6 @@ FEATURE_NAMES = (
 )
 # The longest look-back: rows before this index have incomplete features.
 LOOKBACK = max(*RETURN_LAGS, *SMA_WINDOWS, VOLATILITY_WINDOW + 1) - 1
-
-
-def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    if len(values) >= window:
-        sums = np.concatenate(([0.0], np.cumsum(values)))
-        out[window - 1 :] = (sums[window:] - sums[:-window]) / window
-    return out
 
 
 def make_features(closes: np.ndarray) -> np.ndarray:
@@ -35,11 +29,11 @@ def make_features(closes: np.ndarray) -> np.ndarray:
         column[lag:] = log_close[lag:] - log_close[:-lag]
         columns.append(column)
     for window in SMA_WINDOWS:
-        columns.append(log_close - np.log(_trailing_mean(closes, window)))
+        columns.append(log_close - np.log(trailing_mean(closes, window)))
     daily = np.full(n, np.nan)
     daily[1:] = np.diff(log_close)
-    mean = _trailing_mean(daily[1:], VOLATILITY_WINDOW)
-    mean_sq = _trailing_mean(daily[1:] ** 2, VOLATILITY_WINDOW)
+    mean = trailing_mean(daily[1:], VOLATILITY_WINDOW)
+    mean_sq = trailing_mean(daily[1:] ** 2, VOLATILITY_WINDOW)
     volatility = np.full(n, np.nan)
     volatility[1:] = np.sqrt(np.maximum(mean_sq - mean**2, 0.0))
     columns.append(volatility)

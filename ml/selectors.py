@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.models import PriceBar, Symbol
+from core.models import Symbol
+from core.selectors import closes_on
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import PredictionRun, TrainedModel
 
@@ -65,11 +66,7 @@ def evaluation_summary(model: TrainedModel) -> dict[str, Any]:
 def forecast_rows(run: PredictionRun) -> list[dict[str, Any]]:
     """Each predicted day, with the actual close and the error once that bar exists."""
     predictions = list(run.predictions.order_by("step"))
-    actuals = dict(
-        PriceBar.objects.filter(
-            symbol=run.symbol_id, date__in=[p.date for p in predictions]
-        ).values_list("date", "close")
-    )
+    actuals = closes_on(run.symbol_id, [p.date for p in predictions])
     rows = []
     for prediction in predictions:
         actual: Decimal | None = actuals.get(prediction.date)

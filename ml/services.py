@@ -8,16 +8,14 @@ from decimal import Decimal
 import numpy as np
 import sklearn
 import skops.io
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django_q.tasks import async_task
 from sklearn.pipeline import Pipeline
 
 from core.errors import Conflict, NotEnoughData, NotFound, StockDeskError
-from core.models import Job, Symbol
-from core.services import job_create, job_set_task_id
-from ingestion.selectors import bars_frame
+from core.models import Symbol
+from core.selectors import bars_frame, symbol_get
+from core.services import Requester, author_or_none
 from ml.calendar import next_sessions
 from ml.features import FEATURE_NAMES, LOOKBACK
 from ml.forecaster import (
@@ -31,8 +29,6 @@ from ml.forecaster import (
 )
 from ml.models import Prediction, PredictionRun, TrainedModel
 
-TRAIN_TASK = "ml.tasks.train_model_task"
-FORECAST_TASK = "ml.tasks.forecast_task"
 _PRICE_STEP = Decimal("0.0001")
 
 
@@ -41,16 +37,6 @@ class ModelUnusable(StockDeskError):
 
     status = 409
     code = "model_unusable"
-
-
-def _symbol(ticker: str) -> Symbol:
-    symbol = Symbol.objects.filter(ticker=ticker).first()
-    if symbol is None:
-        raise NotFound(
-            f"There is no symbol {ticker}; fetch its prices first.",
-            code="unknown_symbol",
-        )
-    return symbol
 
 
 def _closes(symbol: Symbol) -> tuple[np.ndarray, list]:
@@ -63,9 +49,9 @@ def _closes(symbol: Symbol) -> tuple[np.ndarray, list]:
 # --- Training and the registry -------------------------------------------------------
 
 
-def model_train(*, ticker: str, user: AbstractBaseUser | None = None) -> TrainedModel:
+def model_train(*, ticker: str, user: Requester = None) -> TrainedModel:
     """Fit and evaluate a model on the symbol's stored closes; it becomes the active one."""
-    symbol = _symbol(ticker)
+    symbol = symbol_get(ticker)
     closes, dates = _closes(symbol)
     if len(closes) < MIN_HISTORY:
         raise NotEnoughData(
@@ -101,7 +87,7 @@ def model_train(*, ticker: str, user: AbstractBaseUser | None = None) -> Trained
                 "upper": evaluation["band"]["upper"],
             },
             is_active=True,
-            created_by=user if user and user.is_authenticated else None,
+            created_by=author_or_none(user),
         )
 
 
@@ -156,14 +142,14 @@ def _price(value: float) -> Decimal:
 
 
 def forecast_create(
-    *, ticker: str, user: AbstractBaseUser | None = None
+    *, ticker: str, user: Requester = None
 ) -> tuple[PredictionRun, bool]:
     """Forecast the next 30 trading days with the symbol's active model.
 
     A forecast for the same symbol, model and as-of day already stored is returned
     as it is (False): forecasts are never recomputed or edited.
     """
-    symbol = _symbol(ticker)
+    symbol = symbol_get(ticker)
     closes, dates = _closes(symbol)
     model = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
     if model is None:
@@ -195,7 +181,7 @@ def forecast_create(
                 model=model,
                 as_of=as_of,
                 last_close=_price(float(closes[-1])),
-                created_by=user if user and user.is_authenticated else None,
+                created_by=author_or_none(user),
             )
             Prediction.objects.bulk_create(
                 Prediction(
@@ -212,21 +198,3 @@ def forecast_create(
         # Another request stored the same forecast a moment ago: use that one.
         return PredictionRun.objects.get(symbol=symbol, model=model, as_of=as_of), False
     return run, True
-
-
-# --- Background jobs -----------------------------------------------------------------
-
-
-def _enqueue(task: str, job_id: int, group: str) -> None:
-    task_id = async_task(task, job_id, task_name=f"{group}-job-{job_id}", group=group)
-    job_set_task_id(job_id=job_id, task_id=str(task_id))
-
-
-def ml_job_enqueue(
-    *, kind: str, symbol: Symbol, user: AbstractBaseUser | None = None
-) -> Job:
-    """Queue a Train model or Forecast Job for one symbol."""
-    task = {Job.Kind.TRAIN: TRAIN_TASK, Job.Kind.PREDICT: FORECAST_TASK}[kind]
-    job = job_create(kind=kind, ticker=symbol.ticker, symbol=symbol, created_by=user)
-    transaction.on_commit(lambda: _enqueue(task, job.pk, kind))
-    return job

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from core.api.auth import api_endpoint
-from core.api.validation import normalise_ticker
+from core.market import normalise_ticker
 from ml.selectors import forecast_to_dict
 from ml.services import forecast_create
 

@@ -11,8 +11,8 @@ from backtesting.metrics import compute_metrics
 from backtesting.models import BacktestRun
 from backtesting.selectors import backtest_to_dict
 from core.formatting import NONE, money, money_range, number, plain_pct, signed_pct
-from core.models import PriceBar, Symbol
-from ingestion.selectors import symbol_coverage
+from core.models import Symbol
+from core.selectors import bar_sources, symbol_coverage
 from ml.models import PredictionRun
 from ml.selectors import forecast_to_dict
 
@@ -160,9 +160,7 @@ def build_report(
     generated_at: datetime,
 ) -> dict[str, Any]:
     coverage = symbol_coverage(symbol)
-    sources = sorted(
-        set(PriceBar.objects.filter(symbol=symbol).values_list("source", flat=True))
-    )
+    sources = bar_sources(symbol)
     return {
         "report_version": REPORT_VERSION,
         "generated_at": generated_at.isoformat(timespec="seconds"),

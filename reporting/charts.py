@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import matplotlib
 
@@ -13,8 +14,13 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from matplotlib.typing import RcKeyType
+
+from core.indicators import trailing_mean
 
 STRATEGY = "#0369a1"
 HOLD = "#9ca3af"
@@ -23,7 +29,7 @@ SLOW = "#7c3aed"
 BUY = "#15803d"
 SELL = "#b91c1c"
 BAND = "#bae6fd"
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8,
     "axes.edgecolor": "#d1d5db",
@@ -46,13 +52,18 @@ def _thousands(value: float, _pos: int) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def _format_dates(axis: plt.Axes) -> None:
+def _days(dates: Sequence[date]) -> npt.NDArray[np.datetime64]:
+    # matplotlib plots datetime64 days as it plots dates, and its stubs accept arrays.
+    return np.asarray(dates, dtype="datetime64[D]")
+
+
+def _format_dates(axis: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
     axis.xaxis.set_major_locator(locator)
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _legend_above(axis: plt.Axes, columns: int) -> None:
+def _legend_above(axis: Axes, columns: int) -> None:
     # Above the plot, so the legend never hides a line.
     axis.legend(
         loc="lower left",
@@ -63,6 +74,38 @@ def _legend_above(axis: plt.Axes, columns: int) -> None:
     )
 
 
+def _fill_markers(
+    axis: Axes,
+    fills: Sequence[tuple[date, float]],
+    *,
+    marker: str,
+    color: str,
+    label: str,
+) -> None:
+    """One marker per fill (day, price); nothing, and no legend entry, without fills."""
+    if not fills:
+        return
+    fill_dates, fill_prices = zip(*fills, strict=True)
+    axis.scatter(
+        _days(fill_dates),
+        fill_prices,
+        marker=marker,
+        s=28,
+        color=color,
+        zorder=3,
+        label=label,
+    )
+
+
+def _price_figure_svg(figure: Figure, axis: Axes, *, legend_columns: int) -> str:
+    """Finish a chart of prices over dates (axis labels, legend) and render it."""
+    axis.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    axis.set_ylabel("Price")
+    _format_dates(axis)
+    _legend_above(axis, legend_columns)
+    return _svg(figure)
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -70,16 +113,6 @@ def _svg(figure: Figure) -> str:
     text = buffer.getvalue()
     # Inline SVG needs no XML prologue or DOCTYPE.
     return text[text.index("<svg") :]
-
-
-def moving_average(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing mean; NaN until `window` values exist."""
-    values = np.asarray(values, dtype=float)
-    out = np.full(len(values), np.nan)
-    if len(values) >= window:
-        sums = np.concatenate(([0.0], np.cumsum(values)))
-        out[window - 1 :] = (sums[window:] - sums[:-window]) / window
-    return out
 
 
 def price_chart(
@@ -94,64 +127,46 @@ def price_chart(
     """Close with its fast and slow SMAs, and the fills as buy/sell markers."""
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(WIDTH_IN, 2.5))
-        axis.plot(dates, closes, color="#111827", linewidth=0.9, label="Close")
+        days = _days(dates)
+        axis.plot(days, closes, color="#111827", linewidth=0.9, label="Close")
         axis.plot(
-            dates,
-            moving_average(closes, fast),
+            days,
+            trailing_mean(closes, fast),
             color=FAST,
             linewidth=1,
             label=f"SMA {fast}",
         )
         axis.plot(
-            dates,
-            moving_average(closes, slow),
+            days,
+            trailing_mean(closes, slow),
             color=SLOW,
             linewidth=1,
             label=f"SMA {slow}",
         )
-        if buys:
-            axis.scatter(
-                *zip(*buys, strict=True),
-                marker="^",
-                s=28,
-                color=BUY,
-                zorder=3,
-                label="Buy",
-            )
-        if sells:
-            axis.scatter(
-                *zip(*sells, strict=True),
-                marker="v",
-                s=28,
-                color=SELL,
-                zorder=3,
-                label="Sell",
-            )
-        axis.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        axis.set_ylabel("Price")
-        _format_dates(axis)
-        _legend_above(axis, 5)
-        return _svg(figure)
+        _fill_markers(axis, buys, marker="^", color=BUY, label="Buy")
+        _fill_markers(axis, sells, marker="v", color=SELL, label="Sell")
+        return _price_figure_svg(figure, axis, legend_columns=5)
 
 
 def equity_chart(
     dates: Sequence[date], equity: Sequence[float], buy_hold: Sequence[float]
 ) -> str:
     """Strategy equity against buy and hold, with the strategy's drawdown below."""
-    equity = np.asarray(equity, dtype=float)
-    peaks = np.maximum.accumulate(equity)
-    drawdown_pct = (equity / peaks - 1.0) * 100.0
+    curve = np.asarray(equity, dtype=np.float64)
+    peaks = np.maximum.accumulate(curve)
+    drawdown_pct = (curve / peaks - 1.0) * 100.0
+    days = _days(dates)
     with plt.rc_context(STYLE):
         figure, (top, bottom) = plt.subplots(
             2, 1, figsize=(WIDTH_IN, 3.0), sharex=True, height_ratios=(3, 1)
         )
-        top.plot(dates, equity, color=STRATEGY, linewidth=1.1, label="Strategy")
-        top.plot(dates, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
+        top.plot(days, curve, color=STRATEGY, linewidth=1.1, label="Strategy")
+        top.plot(days, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
         top.yaxis.set_major_formatter(FuncFormatter(_thousands))
         top.set_ylabel("Equity")
         _legend_above(top, 2)
-        bottom.fill_between(dates, drawdown_pct, 0, color=SELL, alpha=0.25, linewidth=0)
-        bottom.plot(dates, drawdown_pct, color=SELL, linewidth=0.7)
+        bottom.fill_between(days, drawdown_pct, 0, color=SELL, alpha=0.25, linewidth=0)
+        bottom.plot(days, drawdown_pct, color=SELL, linewidth=0.7)
         bottom.set_ylabel("Drawdown %")
         bottom.set_ylim(min(float(drawdown_pct.min()) * 1.1, -1.0), 0.5)
         _format_dates(bottom)
@@ -172,10 +187,14 @@ def forecast_chart(
     with plt.rc_context(STYLE):
         figure, axis = plt.subplots(figsize=(WIDTH_IN, 2.6))
         axis.plot(
-            history_dates, history_closes, color="#111827", linewidth=0.9, label="Close"
+            _days(history_dates),
+            history_closes,
+            color="#111827",
+            linewidth=0.9,
+            label="Close",
         )
         axis.fill_between(
-            forecast_dates,
+            _days(forecast_dates),
             lower,
             upper,
             color=BAND,
@@ -184,7 +203,7 @@ def forecast_chart(
             label="80 % band",
         )
         axis.plot(
-            forecast_dates,
+            _days(forecast_dates),
             predicted,
             color=STRATEGY,
             linewidth=1.2,
@@ -193,7 +212,7 @@ def forecast_chart(
         )
         if len(actual_dates):
             axis.plot(
-                actual_dates,
+                _days(actual_dates),
                 actual_closes,
                 color=BUY,
                 linewidth=1.1,
@@ -203,10 +222,9 @@ def forecast_chart(
             )
         if len(history_dates):
             axis.axvline(
-                history_dates[-1], color="#6b7280", linewidth=0.7, linestyle=":"
+                mdates.date2num(history_dates[-1]),
+                color="#6b7280",
+                linewidth=0.7,
+                linestyle=":",
             )
-        axis.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        axis.set_ylabel("Price")
-        _format_dates(axis)
-        _legend_above(axis, 4)
-        return _svg(figure)
+        return _price_figure_svg(figure, axis, legend_columns=4)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from core.models import Symbol
-from ingestion.selectors import bars_frame
+from core.selectors import bars_frame
 from reporting import charts
 
 HISTORY_BARS = 120

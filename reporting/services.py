@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from backtesting.models import BacktestRun
+from backtesting.params import DEFAULT_BACKTEST
 from backtesting.selectors import latest_backtest
-from backtesting.services import BacktestParams, backtest_run_create
-from core.errors import NotFound, StockDeskError
-from core.models import Job, PriceBar, Symbol
-from core.services import job_create, job_set_task_id
+from backtesting.services import backtest_run_create
+from core.errors import StockDeskError
+from core.models import Symbol
+from core.selectors import symbol_with_bars_get
+from core.services import Requester, author_or_none
 from ml.models import PredictionRun
 from ml.selectors import active_model, latest_forecast
 from ml.services import forecast_create
@@ -28,27 +27,8 @@ from reporting.charts_context import chart_images
 from reporting.models import Report
 from reporting.pdf import render_pdf
 
-REPORT_TASK = "reporting.tasks.generate_report_task"
-DEFAULT_BACKTEST = BacktestParams(initial_investment=Decimal(10_000), fast=50, slow=200)
 
-
-def _symbol_with_bars(ticker: str) -> Symbol:
-    symbol = Symbol.objects.filter(ticker=ticker).first()
-    if symbol is None:
-        raise NotFound(
-            f"There is no symbol {ticker}; fetch its prices first.",
-            code="unknown_symbol",
-        )
-    if not PriceBar.objects.filter(symbol=symbol).exists():
-        raise NotFound(
-            f"{ticker} has no price bars yet; fetch its prices first.", code="no_data"
-        )
-    return symbol
-
-
-def _backtest_for(
-    symbol: Symbol, user: AbstractBaseUser | None
-) -> tuple[BacktestRun | None, str]:
+def _backtest_for(symbol: Symbol, user: Requester) -> tuple[BacktestRun | None, str]:
     run = latest_backtest(symbol)
     if run is not None:
         return run, ""
@@ -60,13 +40,12 @@ def _backtest_for(
         return None, f"No backtest: {exc.message}"
     return run, (
         f"No backtest had been run for {symbol.ticker}, so this report ran the default one "
-        "(SMA 50/200, 10,000 invested, no commission)."
+        f"(SMA {DEFAULT_BACKTEST.fast}/{DEFAULT_BACKTEST.slow}, "
+        f"{DEFAULT_BACKTEST.initial_investment:,.0f} invested, no commission)."
     )
 
 
-def _forecast_for(
-    symbol: Symbol, user: AbstractBaseUser | None
-) -> tuple[PredictionRun | None, str]:
+def _forecast_for(symbol: Symbol, user: Requester) -> tuple[PredictionRun | None, str]:
     if active_model(symbol) is None:
         stored = latest_forecast(symbol)
         reason = (
@@ -91,9 +70,9 @@ class BuiltReport:
     forecast: PredictionRun | None
 
 
-def report_build(*, ticker: str, user: AbstractBaseUser | None = None) -> BuiltReport:
+def report_build(*, ticker: str, user: Requester = None) -> BuiltReport:
     """The report of the symbol's latest backtest and forecast, as a plain dict."""
-    symbol = _symbol_with_bars(ticker)
+    symbol = symbol_with_bars_get(ticker)
     backtest, backtest_note = _backtest_for(symbol, user)
     forecast, forecast_note = _forecast_for(symbol, user)
     data = build_report(
@@ -130,7 +109,7 @@ def report_filename(report: dict[str, Any]) -> str:
     return f"{report['symbol']}-report-{day.isoformat()}.pdf"
 
 
-def report_archive(*, ticker: str, user: AbstractBaseUser | None = None) -> Report:
+def report_archive(*, ticker: str, user: Requester = None) -> Report:
     """Build and render a report and keep both the PDF and the JSON."""
     built = report_build(ticker=ticker, user=user)
     pdf = report_pdf(built)
@@ -141,23 +120,8 @@ def report_archive(*, ticker: str, user: AbstractBaseUser | None = None) -> Repo
             forecast=built.forecast,
             size_bytes=len(pdf),
             snapshot=built.data,
-            created_by=user if user and user.is_authenticated else None,
+            created_by=author_or_none(user),
         )
         archived.pdf.save(report_filename(built.data), ContentFile(pdf), save=False)
         archived.save()
     return archived
-
-
-def _enqueue_report(job_id: int) -> None:
-    task_id = async_task(
-        REPORT_TASK, job_id, task_name=f"report-job-{job_id}", group="report"
-    )
-    job_set_task_id(job_id=job_id, task_id=str(task_id))
-
-
-def report_job_enqueue(*, symbol: Symbol, user: AbstractBaseUser | None = None) -> Job:
-    job = job_create(
-        kind=Job.Kind.REPORT, ticker=symbol.ticker, symbol=symbol, created_by=user
-    )
-    transaction.on_commit(lambda: _enqueue_report(job.pk))
-    return job

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_weasyprint.compat import content_disposition_header
 
 from core.api.auth import api_endpoint
-from core.api.validation import normalise_ticker
 from core.errors import InvalidInput
+from core.market import normalise_ticker
 from reporting.services import report_build, report_filename, report_pdf
 
 FORMATS = {"json", "pdf"}

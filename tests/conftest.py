@@ -3,17 +3,59 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from hypothesis.configuration import set_hypothesis_home_dir
 
+from core.models import Symbol
 from core.services import api_token_create
+from tests.factories import make_acme
 
 # Playwright and live servers run an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Hypothesis keeps its example database and caches outside the checkout too.
+set_hypothesis_home_dir(settings.TEST_DIR / "hypothesis")
 
 pytest_plugins = ["tests.fakes.pytest_plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the run's folder for what tests write (named in core/settings_test.py)."""
+    if settings.TEST_DIR_IS_TEMPORARY:
+        settings.TEST_DIR.mkdir(mode=0o700)
+    else:
+        settings.TEST_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's folder, the test database in it dropped by then."""
+    if settings.TEST_DIR_IS_TEMPORARY:
+        shutil.rmtree(settings.TEST_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def media_root(tmp_path: Path) -> Path:
+    """Where this test's uploads and archived reports go (a module-wide folder in the
+    browser tests, whose worker process reads the same files)."""
+    return tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, media_root: Path) -> Path:
+    """No test writes media into the checkout."""
+    settings.MEDIA_ROOT = media_root
+    return media_root
+
+
+@pytest.fixture
+def acme(db) -> Symbol:
+    """ACME, Acme Corp: 520 weekday bars of a seeded walk from 2024-01-01."""
+    return make_acme()
 
 
 @pytest.fixture

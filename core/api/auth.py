@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -20,11 +20,15 @@ logger = logging.getLogger(__name__)
 View = Callable[..., HttpResponse]
 
 
+def _no_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
 def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
     """Run Django's CSRF check by hand: the view is exempt so token calls skip it."""
-    check = CsrfViewMiddleware(lambda req: HttpResponse())
+    check = CsrfViewMiddleware(_no_view)
     check.process_request(request)
-    rejected = check.process_view(request, None, (), {})
+    rejected = check.process_view(request, _no_view, (), {})
     if rejected is not None:
         return error_response(
             403,
@@ -34,7 +38,7 @@ def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _bearer_user(request: HttpRequest) -> AbstractBaseUser | HttpResponse | None:
+def _bearer_user(request: HttpRequest) -> User | HttpResponse | None:
     header = request.headers.get("Authorization", "")
     if not header:
         return None

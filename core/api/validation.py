@@ -8,24 +8,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from core.errors import InvalidInput
-from core.models import TICKER_PATTERN
-
-_TICKER = re.compile(TICKER_PATTERN)
-
-
-def normalise_ticker(raw: str) -> str:
-    """Upper-case a ticker and check it is 1-10 of A-Z 0-9 . - ."""
-    ticker = (raw or "").strip().upper()
-    if not _TICKER.fullmatch(ticker):
-        shown = raw if len(raw or "") <= 40 else raw[:40] + "…"
-        raise InvalidInput(
-            f"{shown!r} is not a valid symbol: use 1 to 10 characters, "
-            "letters A-Z, digits, '.' or '-'.",
-            code="invalid_symbol",
-            details={"symbol": shown},
-        )
-    return ticker
-
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -48,16 +30,14 @@ def parse_flag(params: Mapping[str, str], name: str) -> bool:
     )
 
 
-_MONEY = re.compile(r"\d{1,13}(\.\d{1,2})?")
-
-
-def parse_money(raw: str, *, name: str, maximum: Decimal) -> Decimal:
-    """A positive amount with at most 2 decimals, no exponent, no sign, <= maximum."""
+def parse_money(raw: str, *, name: str, maximum: Decimal, decimals: int) -> Decimal:
+    """A positive amount with at most `decimals` decimals, no exponent, no sign."""
     text = (raw or "").strip()
-    if not _MONEY.fullmatch(text) or Decimal(text) <= 0 or Decimal(text) > maximum:
+    pattern = rf"\d{{1,13}}(\.\d{{1,{decimals}}})?"
+    if not re.fullmatch(pattern, text) or not 0 < Decimal(text) <= maximum:
         raise InvalidInput(
-            f"{name} must be a positive amount with at most 2 decimals, up to "
-            f"{maximum:,.0f}; got {text[:30]!r}.",
+            f"{name} must be a positive amount with at most {decimals} decimals, up "
+            f"to {maximum:,.0f}; got {text[:30]!r}.",
             code="invalid_parameter",
             details={"parameter": name},
         )

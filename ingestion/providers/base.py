@@ -8,8 +8,6 @@ from typing import Protocol
 
 import pandas as pd
 
-BAR_COLUMNS = ("date", "open", "high", "low", "close", "volume")
-
 
 @dataclass(frozen=True)
 class ProviderResult:

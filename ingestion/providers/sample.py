@@ -9,7 +9,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 import numpy as np
 import pandas as pd
 
-from ingestion.providers.base import BAR_COLUMNS, ProviderResult
+from core.market import BAR_COLUMNS
+from ingestion.providers.base import ProviderResult
 
 SAMPLE_NOTE = "Sample data generated offline: these are not real market prices."
 # Every series starts here, so a given ticker and date always get the same bar,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import openpyxl
 import pytest
 from django.test import Client
@@ -14,26 +13,23 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from backtesting.models import BacktestRun
-from backtesting.services import BacktestParams, backtest_run_create
+from backtesting.params import BacktestParams
+from backtesting.services import backtest_run_create
 from core.models import Job, PriceBar, Symbol
+from core.schedules import schedules_setup
 from core.services import api_token_create, job_create, job_fail
 from ingestion.models import ProviderAccount, ProviderDailyUsage
 from ingestion.selectors import watchlist_refresh_plan
-from ingestion.services import key_fingerprint, schedules_setup
+from ingestion.services.metering import key_fingerprint
 from ingestion.tasks import refresh_watchlist_task
-from tests.factories import make_bars, make_symbol
+from tests.factories import make_bars, make_symbol, price_closes
 
 pytestmark = pytest.mark.django_db
 
 
 def wave(ticker: str, n: int = 260) -> Symbol:
     symbol = make_symbol(ticker, name=f"{ticker} Corp")
-    t = np.arange(n)
-    make_bars(
-        symbol,
-        start=date(2024, 1, 1),
-        closes=np.round(100 + 15 * np.sin(t / 20), 2).tolist(),
-    )
+    make_bars(symbol, start=date(2024, 1, 1), closes=price_closes(n, wave=15))
     return symbol
 
 
@@ -72,13 +68,16 @@ def test_the_dashboard_shows_counts_backtests_and_what_needs_attention(admin_cli
 
 
 def test_setup_schedules_is_idempotent():
-    first = schedules_setup(now=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    made = schedules_setup(now=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     again = schedules_setup()
-    assert first.pk == again.pk
-    assert set(Schedule.objects.values_list("name", flat=True)) == {
-        "Nightly watchlist refresh",
-        "Sweep stuck jobs",
-    }
+    assert [s.pk for s in made] == [s.pk for s in again]
+    assert Schedule.objects.count() == 2
+    by_name = {s.name: s for s in made}
+    assert set(by_name) == {"Nightly watchlist refresh", "Sweep stuck jobs"}
+    first = Schedule.objects.get(name="Nightly watchlist refresh")
+    sweeper = Schedule.objects.get(name="Sweep stuck jobs")
+    assert sweeper.func == "core.tasks.sweep_stuck_jobs_task"
+    assert (sweeper.schedule_type, sweeper.minutes) == (Schedule.MINUTES, 10)
     assert first.func == "ingestion.tasks.refresh_watchlist_task"
     assert first.schedule_type == Schedule.DAILY
     assert first.next_run == datetime(2026, 3, 2, 22, 30, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Every admin page staff reach in this release opens, and the Fetch action queues jobs."""
+"""Symbol pages show their data, search and add; Fetch queues jobs; a token shows once."""
 
 from __future__ import annotations
 
@@ -21,22 +21,6 @@ def populated(admin_user):
     job_create(kind=Job.Kind.FETCH, ticker="IBM", symbol=symbol)
     api_token_create(user=admin_user, name="ci")
     return symbol
-
-
-@pytest.mark.parametrize(
-    "model", [Symbol, PriceBar, Job, ApiToken], ids=lambda m: m.__name__
-)
-def test_changelist_and_change_pages_open(admin_client, populated, model):
-    meta = model._meta
-    changelist = admin_client.get(
-        reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-    )
-    assert changelist.status_code == 200
-    obj = model.objects.first()
-    change = admin_client.get(
-        reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
-    )
-    assert change.status_code == 200
 
 
 def test_the_site_is_branded_and_lists_symbols_with_their_data(admin_client, populated):

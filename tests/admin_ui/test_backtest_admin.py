@@ -6,15 +6,15 @@ import io
 from datetime import date
 from decimal import Decimal
 
-import numpy as np
 import openpyxl
 import pytest
 from django.urls import reverse
 
 from backtesting.models import BacktestRun
-from backtesting.services import BacktestParams, backtest_run_create
+from backtesting.params import BacktestParams
+from backtesting.services import backtest_run_create
 from core.models import Job
-from tests.factories import make_bars, make_symbol
+from tests.factories import make_bars, make_symbol, price_closes
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def wave():
     symbol = make_symbol("WAVE", name="Wave Corp")
-    t = np.arange(260)
-    make_bars(
-        symbol,
-        start=date(2023, 1, 2),
-        closes=np.round(100 + 15 * np.sin(t / 20), 2).tolist(),
-    )
+    make_bars(symbol, start=date(2023, 1, 2), closes=price_closes(260, wave=15))
     return symbol
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import numpy as np
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
@@ -16,7 +15,7 @@ from core.models import Job, PriceBar
 from ml.models import PredictionRun, TrainedModel
 from ml.selectors import evaluation_summary
 from ml.services import forecast_create, model_train
-from tests.factories import make_bars, make_symbol
+from tests.factories import make_bars, make_symbol, price_closes
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +27,8 @@ FORECASTS = "admin:ml_predictionrun_changelist"
 def walk():
     """A symbol with 520 weekday bars of a seeded random walk: enough to train."""
     symbol = make_symbol("WALK", name="Random Walk Inc")
-    rng = np.random.default_rng(20_240_601)
-    closes = 100 * np.exp(np.cumsum(rng.normal(0.0004, 0.015, 520)))
-    make_bars(symbol, start=date(2022, 1, 3), closes=np.round(closes, 2).tolist())
+    closes = price_closes(520, drift=0.0004, volatility=0.015, seed=20_240_601)
+    make_bars(symbol, start=date(2022, 1, 3), closes=closes)
     return symbol
 
 

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from core.models import Job
 from reporting.models import Report
-from tests.factories import make_bars, make_symbol
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def acme():
-    symbol = make_symbol("ACME", name="Acme Corp")
-    rng = np.random.default_rng(8)
-    closes = np.round(50 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, 300))), 2)
-    make_bars(symbol, start=date(2024, 1, 1), closes=closes.tolist())
-    return symbol
-
-
-@pytest.fixture
-def archived(admin_client, acme, media, django_capture_on_commit_callbacks):
+def archived(admin_client, acme, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:core_symbol_changelist"),

@@ -30,6 +30,15 @@ def reference_backtest(
     pending: str | None = None
     trades: list[dict] = []
     equity: list[float] = []
+
+    def sell(day: int, price: float) -> float:
+        """Record the sale of every share held at `price`; returns the cash it brings."""
+        value = shares * price * (1.0 - commission)
+        trades.append(
+            {"entry": entry, "exit": day, "shares": shares, "pnl": value - entry_value}
+        )
+        return value
+
     for day in range(n):
         if pending == "buy" and shares == 0:
             count = math.floor(cash / (opens[day] * (1.0 + commission)))
@@ -38,29 +47,11 @@ def reference_backtest(
                 entry_value = shares * opens[day] * (1.0 + commission)
                 cash -= entry_value
         elif pending == "sell" and shares > 0:
-            value = shares * opens[day] * (1.0 - commission)
-            cash += value
-            trades.append(
-                {
-                    "entry": entry,
-                    "exit": day,
-                    "shares": shares,
-                    "pnl": value - entry_value,
-                }
-            )
+            cash += sell(day, opens[day])
             shares = 0
         pending = None
         if day == n - 1 and shares > 0:
-            value = shares * closes[day] * (1.0 - commission)
-            cash += value
-            trades.append(
-                {
-                    "entry": entry,
-                    "exit": day,
-                    "shares": shares,
-                    "pnl": value - entry_value,
-                }
-            )
+            cash += sell(day, closes[day])
             shares = 0
         if slow <= day < n - 1:
             fast_now, slow_now = _mean(closes, day, fast), _mean(closes, day, slow)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import numpy as np
 import pytest
 from django.test import Client
 
 from backtesting.models import BacktestRun, Trade
 from core.models import PriceBar
-from tests.factories import make_bars, make_symbol
+from tests.factories import make_bars, make_symbol, price_closes
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.django_db
 def wavy():
     """300 weekday bars of a slow wave: the 20/50 averages cross several times."""
     symbol = make_symbol("WAVE", name="Wave Corp")
-    t = np.arange(300)
-    closes = np.round(100 + 20 * np.sin(t / 25) + t * 0.05, 2).tolist()
+    closes = price_closes(300, wave=20, wave_period=25, trend=0.05)
     make_bars(symbol, start=date(2023, 1, 2), closes=closes)
     return symbol
 

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtesting.engine import NotEnoughBars, parameter_grid, run_backtest, sweep
+from core.errors import InvalidInput
 from tests.backtesting.reference import reference_backtest
+from tests.factories import price_closes
 
 
 def frame(closes: list[float], opens: list[float] | None = None) -> pd.DataFrame:
@@ -119,6 +121,12 @@ def test_fewer_bars_than_the_slow_window_needs_is_a_clear_error():
     assert (excinfo.value.needed, excinfo.value.available) == (22, 21)
 
 
+@pytest.mark.parametrize(("fast", "slow"), [(1, 5), (5, 5), (6, 5), (50, 401)])
+def test_the_engine_refuses_the_windows_the_endpoint_refuses(fast, slow):
+    with pytest.raises(InvalidInput, match=r"2 <= fast < slow <= 400"):
+        run_backtest(frame([10.0] * 500), fast=fast, slow=slow, initial_investment=1)
+
+
 def test_decimal_prices_from_the_database_work():
     from decimal import Decimal
 
@@ -187,9 +195,9 @@ def test_the_engine_agrees_with_a_bar_by_bar_loop(market):
 
 
 def test_a_sweep_gives_the_same_row_as_each_run_alone():
-    rng = np.random.default_rng(7)
-    closes = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 400))), 4).tolist()
-    opens = np.round(np.array(closes) * (1 + rng.normal(0, 0.003, 400)), 4).tolist()
+    closes = price_closes(400, volatility=0.02, seed=7, decimals=4)
+    gaps = np.random.default_rng(8).normal(0, 0.003, 400)  # open vs that day's close
+    opens = np.round(np.array(closes) * (1 + gaps), 4).tolist()
     bars = frame(closes, opens)
     pairs = parameter_grid(range(5, 30, 5), range(20, 120, 20))
 

@@ -17,7 +17,8 @@ PROBE = (
     "'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'q': s.Q_CLUSTER, 'plan': s.ALPHA_VANTAGE_PLAN}))"
 )
 
-KEEP = {"PATH", "HOME", "LANG", "PYTHONPATH", "SYSTEMROOT"}
+# PYTHONDONTWRITEBYTECODE: the child writes no bytecode into the checkout either.
+KEEP = {"PATH", "HOME", "LANG", "PYTHONPATH", "SYSTEMROOT", "PYTHONDONTWRITEBYTECODE"}
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,8 @@ TASKS = {
     "web": ROOT / "deploy/ecs-task-web.json",
     "worker": ROOT / "deploy/ecs-task-worker.json",
 }
-KEEP = {"PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR"}
+# PYTHONDONTWRITEBYTECODE: the child writes no bytecode into the checkout either.
+KEEP = {"PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
 
 
 def task_definition(kind: str) -> dict[str, Any]:

@@ -15,7 +15,9 @@ TARGET = "tests/deploy/test_test_runner.py::test_the_suite_runs_on_its_own_setti
 
 def test_the_suite_runs_on_its_own_settings():
     # Also the target of the next test, run there under a production environment.
-    assert settings.SETTINGS_MODULE == "core.settings_test"
+    # The module Django loaded (settings.SETTINGS_MODULE reads None inside a settings
+    # override, and tests/conftest.py overrides MEDIA_ROOT for every test).
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == "core.settings_test"
     assert settings.SECURE_SSL_REDIRECT is False
     assert settings.Q_CLUSTER["sync"] is True
     assert "orm" in settings.Q_CLUSTER

@@ -16,12 +16,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django_q.conf import Conf
 from playwright.sync_api import Page, expect
 
-from core.models import Symbol
-from ingestion.services import prices_fetch
 from tests.cluster import running_cluster
 from tests.fakes.alphavantage import FakeAlphaVantage
 
@@ -39,10 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 # A PREMIUM-prefixed key gets full history from the fake; 600 weekdays up to the
-# end date, of which the fetch keeps the last PRICE_HISTORY_YEARS (2): ~520 bars,
-# enough for a 20/60 backtest and for training the forecaster.
+# end date, of which the fetch keeps the last PRICE_HISTORY_YEARS (2): ~520 bars.
+# Tests that need bars without a fetch take the `acme` fixture (tests/conftest.py).
 PREMIUM_KEY = "PREMIUM0123456789"
 TICKER = "ACME"
 SERIES_DAYS = 600
@@ -81,16 +77,22 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def screenshot_on_failure(request: pytest.FixtureRequest, page: Page) -> Iterator[None]:
-    """A full-page screenshot in test-artifacts/ when the test fails."""
+def screenshot_on_failure(
+    request: pytest.FixtureRequest, page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """A full-page screenshot in the run's temporary folder when the test fails.
+
+    Not in the checkout, which a test run leaves as it found it; the path is printed.
+    """
     page.set_default_timeout(15_000)
     expect.set_options(timeout=15_000)
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
+        screenshots = tmp_path_factory.getbasetemp() / "e2e-screenshots"
+        screenshots.mkdir(exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
-        path = ARTIFACTS / f"e2e-{name}.png"
+        path = screenshots / f"e2e-{name}.png"
         try:
             page.screenshot(path=str(path), full_page=True)
             print(f"screenshot: {path} (page {page.url})")
@@ -110,15 +112,16 @@ def e2e_fake_av() -> Iterator[FakeAlphaVantage]:
 
 @pytest.fixture(scope="module")
 def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One media folder for the module: the live server writes, the worker reads."""
     return tmp_path_factory.mktemp("e2e-media")
 
 
 @pytest.fixture(autouse=True)
-def e2e_settings(
-    settings, monkeypatch, live_server, e2e_fake_av, media_root
-) -> Iterator[None]:
-    """The live server (this process) sees what the worker sees; jobs go to the queue."""
-    settings.MEDIA_ROOT = media_root
+def e2e_settings(settings, monkeypatch, live_server, e2e_fake_av) -> Iterator[None]:
+    """The live server (this process) sees what the worker sees; jobs go to the queue.
+
+    MEDIA_ROOT is the module's media_root already (tests/conftest.py).
+    """
     settings.PRICE_PROVIDER = "alpha_vantage"
     settings.ALPHA_VANTAGE_BASE_URL = e2e_fake_av.base_url
     settings.ALPHA_VANTAGE_API_KEY = PREMIUM_KEY
@@ -150,13 +153,6 @@ def cluster(
 
 
 # --- data and pages -----------------------------------------------------------------
-
-
-@pytest.fixture
-def acme(transactional_db, e2e_settings) -> Symbol:
-    """ACME with ~520 bars, fetched in-process from the fake (no queue involved)."""
-    prices_fetch(ticker=TICKER)
-    return Symbol.objects.get(ticker=TICKER)
 
 
 @pytest.fixture

@@ -1,150 +1,45 @@
-"""A local Alpha Vantage stand-in on loopback, answering with the real bodies."""
+"""A local Alpha Vantage stand-in on loopback, answering with the real bodies.
+
+The HTTP server, the key and limit rules, and the command line live here; the bodies
+and scripted answers in alphavantage_responses.py, each function's answer in
+alphavantage_endpoints.py.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import socketserver
 import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-BODIES_DIR = Path(__file__).with_name("alphavantage_bodies")
-# The key the key-echo sample body was written with; the fake swaps in the caller's.
-SAMPLE_KEY = "TESTKEY0123456789"
-COMPACT_ROWS = 100
+from tests.fakes import alphavantage_endpoints
+from tests.fakes.alphavantage_responses import (
+    SAMPLE_KEY,
+    FakeResponse,
+    Rows,
+    generate_rows,
+    load_body,
+)
+
+# What tests import from here: the fake and the answers it is scripted with.
+__all__ = [
+    "SAMPLE_KEY",
+    "FakeAlphaVantage",
+    "FakeResponse",
+    "Rows",
+    "generate_rows",
+    "load_body",
+]
+
 DEFAULT_INVALID_KEYS = frozenset({"BADKEY"})
-
-Rows = dict[str, dict[str, str]]
-
-
-def load_body(name: str) -> str:
-    """A sample body exactly as stored (CSV keeps its CRLF line endings)."""
-    return (BODIES_DIR / name).read_bytes().decode("utf-8")
-
-
-def _content_type_for(name: str) -> str:
-    return "text/csv" if name.endswith(".csv") else "application/json"
-
-
-def _pretty(payload: Any) -> str:
-    # The real service pretty-prints with 4 spaces and keeps key order.
-    return json.dumps(payload, indent=4)
-
-
-@dataclass
-class FakeResponse:
-    """One scripted answer; served once, in order, before the default behaviour."""
-
-    status: int = 200
-    body: str | bytes = ""
-    content_type: str = "application/json"
-    delay: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def sample(
-        cls, name: str, *, status: int = 200, delay: float = 0.0, **replacements: str
-    ) -> FakeResponse:
-        """A stored sample body; keyword arguments replace text (old=new)."""
-        body = load_body(name)
-        for old, new in replacements.items():
-            body = body.replace(old, new)
-        return cls(
-            status=status, body=body, content_type=_content_type_for(name), delay=delay
-        )
-
-    @classmethod
-    def json_body(
-        cls, payload: Any, *, status: int = 200, delay: float = 0.0
-    ) -> FakeResponse:
-        return cls(status=status, body=_pretty(payload), delay=delay)
-
-    @classmethod
-    def html(
-        cls, status: int = 503, title: str = "Service Unavailable"
-    ) -> FakeResponse:
-        body = (
-            f"<html><head><title>{status} {title}</title></head>"
-            f"<body><h1>{title}</h1></body></html>"
-        )
-        return cls(status=status, body=body, content_type="text/html; charset=utf-8")
-
-    @classmethod
-    def series(
-        cls, rows: Rows, *, symbol: str = "IBM", output_size: str = "Compact"
-    ) -> FakeResponse:
-        """A TIME_SERIES_DAILY body with exactly these rows, in the order given."""
-        return cls.json_body(_daily_payload(symbol, rows, output_size))
-
-    @classmethod
-    def malformed_json(cls) -> FakeResponse:
-        return cls(
-            body='{\n    "Meta Data": {\n        "1. Information": "Daily Prices'
-        )
-
-    @classmethod
-    def slow(cls, delay: float, response: FakeResponse | None = None) -> FakeResponse:
-        """Another response (default: IBM compact) served after delay seconds."""
-        base = response or cls.sample("time_series_daily_IBM_compact.json")
-        return cls(base.status, base.body, base.content_type, delay, dict(base.headers))
-
-
-def _daily_payload(symbol: str, rows: Rows, output_size: str) -> dict[str, Any]:
-    return {
-        "Meta Data": {
-            "1. Information": "Daily Prices (open, high, low, close) and Volumes",
-            "2. Symbol": symbol,
-            "3. Last Refreshed": max(rows) if rows else "",
-            "4. Output Size": output_size,
-            "5. Time Zone": "US/Eastern",
-        },
-        "Time Series (Daily)": rows,
-    }
-
-
-def _newest_first(rows: Rows) -> list[tuple[str, dict[str, str]]]:
-    return sorted(rows.items(), reverse=True)
-
-
-def generate_rows(
-    *, days: int, end: date, start_price: float = 100.0, seed: int = 0
-) -> Rows:
-    """`days` weekday bars ending on the last weekday <= end; a seeded random walk."""
-    rng = random.Random(seed)
-    dates: list[date] = []
-    day = end
-    while len(dates) < days:
-        if day.weekday() < 5:
-            dates.append(day)
-        day -= timedelta(days=1)
-    rows: Rows = {}
-    previous_close = start_price
-    for day in reversed(dates):
-        open_ = max(0.01, previous_close * (1 + rng.gauss(0, 0.005)))
-        close = max(0.01, open_ * (1 + rng.gauss(0, 0.012)))
-        # Rounding is monotonic, so high >= max(open, close) and low <= min(...)
-        # still hold once all four are printed with 4 decimals.
-        high = max(open_, close) * (1 + abs(rng.gauss(0, 0.006)))
-        low = max(0.01, min(open_, close) * (1 - abs(rng.gauss(0, 0.006))))
-        rows[day.isoformat()] = {
-            "1. open": f"{open_:.4f}",
-            "2. high": f"{high:.4f}",
-            "3. low": f"{low:.4f}",
-            "4. close": f"{close:.4f}",
-            "5. volume": str(rng.randint(1_000_000, 9_000_000)),
-        }
-        previous_close = close
-    return rows
 
 
 class _Server(ThreadingHTTPServer):
@@ -354,133 +249,9 @@ class FakeAlphaVantage:
                     "information_rate_limit_daily_key_echo.json", **{SAMPLE_KEY: key}
                 )
             self._calls_by_key[key] = used + 1
-        premium = key.startswith("PREMIUM")
-        function = params.get("function", "")
-        if function == "TIME_SERIES_DAILY":
-            return self._daily(params, premium=premium)
-        if function == "TIME_SERIES_DAILY_ADJUSTED":
-            if not premium:
-                return FakeResponse.sample("information_premium_endpoint.json")
-            return self._daily_adjusted(params)
-        if function == "GLOBAL_QUOTE":
-            return self._global_quote(params)
-        if function == "SYMBOL_SEARCH":
-            return self._symbol_search(params)
-        if function == "OVERVIEW":
-            if params.get("symbol", "").upper() == "IBM":
-                return FakeResponse.sample("overview_IBM.json")
-            return FakeResponse.sample("empty_object.json")
-        if function == "LISTING_STATUS":
-            return FakeResponse.sample("listing_status_active.csv")
-        return FakeResponse.sample(
-            "error_unknown_function.json", TIME_SERIES_DAYLY=function.replace('"', "")
+        return alphavantage_endpoints.answer(
+            params, self._series, premium=key.startswith("PREMIUM")
         )
-
-    def _invalid_call(self, function: str) -> FakeResponse:
-        return FakeResponse.sample(
-            "error_invalid_symbol.json",
-            **{"for TIME_SERIES_DAILY.": f"for {function}."},
-        )
-
-    def _daily(self, params: dict[str, str], *, premium: bool) -> FakeResponse:
-        symbol = params.get("symbol", "")
-        rows = self._series.get(symbol.upper())
-        if not symbol or rows is None:
-            return self._invalid_call("TIME_SERIES_DAILY")
-        if params.get("outputsize", "compact").lower() == "full":
-            if not premium:
-                return FakeResponse.sample("information_premium_outputsize_full.json")
-            served, label = _newest_first(rows), "Full size"
-        else:
-            served, label = _newest_first(rows)[:COMPACT_ROWS], "Compact"
-        if params.get("datatype", "json").lower() == "csv":
-            lines = ["timestamp,open,high,low,close,volume"]
-            for day, bar in served:
-                values = [
-                    bar.get(k, "") for k in ("1. open", "2. high", "3. low", "4. close")
-                ]
-                lines.append(",".join([day, *values, bar.get("5. volume", "")]))
-            return FakeResponse(
-                body="\r\n".join(lines) + "\r\n", content_type="text/csv"
-            )
-        payload = _daily_payload(symbol, dict(served), label)
-        # The "Last Refreshed" date is the newest bar the service has, served or not.
-        payload["Meta Data"]["3. Last Refreshed"] = max(rows) if rows else ""
-        return FakeResponse.json_body(payload)
-
-    def _daily_adjusted(self, params: dict[str, str]) -> FakeResponse:
-        symbol = params.get("symbol", "")
-        rows = self._series.get(symbol.upper())
-        if not symbol or rows is None:
-            return self._invalid_call("TIME_SERIES_DAILY_ADJUSTED")
-        full = params.get("outputsize", "compact").lower() == "full"
-        served = _newest_first(rows) if full else _newest_first(rows)[:COMPACT_ROWS]
-        adjusted = {
-            day: {
-                "1. open": bar["1. open"],
-                "2. high": bar["2. high"],
-                "3. low": bar["3. low"],
-                "4. close": bar["4. close"],
-                "5. adjusted close": bar["4. close"],
-                "6. volume": bar["5. volume"],
-                "7. dividend amount": "0.0000",
-                "8. split coefficient": "1.0",
-            }
-            for day, bar in served
-        }
-        return FakeResponse.json_body(
-            {
-                "Meta Data": {
-                    "1. Information": (
-                        "Daily Time Series with Splits and Dividend Events"
-                    ),
-                    "2. Symbol": symbol,
-                    "3. Last Refreshed": max(rows) if rows else "",
-                    "4. Output Size": "Full size" if full else "Compact",
-                    "5. Time Zone": "US/Eastern",
-                },
-                "Time Series (Daily)": adjusted,
-            }
-        )
-
-    def _global_quote(self, params: dict[str, str]) -> FakeResponse:
-        symbol = params.get("symbol", "")
-        rows = _newest_first(self._series.get(symbol.upper(), {}))
-        if not symbol or not rows:
-            return FakeResponse.sample("global_quote_unknown_symbol.json")
-        day, bar = rows[0]
-        previous = rows[1][1]["4. close"] if len(rows) > 1 else bar["1. open"]
-        change = float(bar["4. close"]) - float(previous)
-        return FakeResponse.json_body(
-            {
-                "Global Quote": {
-                    "01. symbol": symbol,
-                    "02. open": bar["1. open"],
-                    "03. high": bar["2. high"],
-                    "04. low": bar["3. low"],
-                    "05. price": bar["4. close"],
-                    "06. volume": bar["5. volume"],
-                    "07. latest trading day": day,
-                    "08. previous close": previous,
-                    "09. change": f"{change:.4f}",
-                    "10. change percent": f"{change / float(previous) * 100:.4f}%",
-                }
-            }
-        )
-
-    def _symbol_search(self, params: dict[str, str]) -> FakeResponse:
-        keywords = params.get("keywords", "").strip().lower()
-        sample = json.loads(load_body("symbol_search_IBM.json"))
-        matches = [
-            match
-            for match in sample["bestMatches"]
-            if keywords
-            and (
-                keywords in match["1. symbol"].lower()
-                or keywords in match["2. name"].lower()
-            )
-        ]
-        return FakeResponse.json_body({"bestMatches": matches})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,8 @@ from ingestion.providers.errors import (
     RateLimited,
     SymbolNotFound,
 )
-from ingestion.services import key_fingerprint, prices_fetch, provider_call_reserve
+from ingestion.services.fetch import prices_fetch
+from ingestion.services.metering import key_fingerprint, provider_call_reserve
 from tests.concurrency import run_concurrently
 from tests.fakes.alphavantage import FakeResponse, generate_rows
 

@@ -15,13 +15,15 @@ from ml.forecaster import (
     forecast,
     walk_forward,
 )
+from tests.factories import price_closes
 
 
 def random_walk(
     n: int, seed: int = 1, drift: float = 0.0, vol: float = 0.01
 ) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return 100 * np.exp(np.cumsum(rng.normal(drift, vol, n)))
+    return np.asarray(
+        price_closes(n, drift=drift, volatility=vol, seed=seed, decimals=None)
+    )
 
 
 def test_features_at_day_t_do_not_change_when_later_prices_do():

@@ -6,7 +6,6 @@ import hashlib
 import io
 from datetime import date, timedelta
 
-import numpy as np
 import pytest
 import skops.io
 from django.core.management import CommandError, call_command
@@ -21,21 +20,13 @@ from ml.services import (
     model_load,
     model_train,
 )
-from tests.factories import make_bars, make_symbol
+from tests.factories import ACME_START, make_bars, make_symbol, price_closes
 
 pytestmark = pytest.mark.django_db
 
 
-def closes(n: int, seed: int = 3) -> list[float]:
-    rng = np.random.default_rng(seed)
-    return np.round(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, n))), 2).tolist()
-
-
-@pytest.fixture
-def acme():
-    symbol = make_symbol("ACME", name="Acme Corp")
-    make_bars(symbol, start=date(2023, 1, 2), closes=closes(520))
-    return symbol
+def closes(n: int) -> list[float]:
+    return price_closes(n, drift=0.0003, volatility=0.012, seed=3)
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ class NotAllowed:
 def test_training_stores_an_evaluated_active_model(trained, acme):
     assert trained.is_active and trained.version == 1
     assert trained.sha256 == hashlib.sha256(bytes(trained.artifact)).hexdigest()
-    assert trained.train_start == date(2023, 1, 2)
+    assert trained.train_start == ACME_START  # its first bar
     assert set(trained.evaluation["horizons"]) == {"1", "5", "30"}
     assert len(trained.residual_quantiles["lower"]) == 30
     assert model_load(trained).predict  # a working pipeline

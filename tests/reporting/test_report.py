@@ -7,7 +7,6 @@ import io
 import shutil
 import subprocess
 import threading
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,18 +21,9 @@ from ml.services import model_train
 from reporting.models import Report
 from reporting.pdf import render_pdf
 from reporting.services import report_archive
-from tests.factories import make_bars, make_symbol
+from tests.factories import ACME_BARS, make_symbol
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme():
-    symbol = make_symbol("ACME", name="Acme Corp")
-    rng = np.random.default_rng(5)
-    closes = np.round(100 * np.exp(np.cumsum(rng.normal(0.0004, 0.013, 520))), 2)
-    make_bars(symbol, start=date(2024, 1, 1), closes=closes.tolist())
-    return symbol
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def test_json_report_runs_the_default_backtest_when_there_is_none(
     forecast = body["forecast"]
     assert forecast["available"] and len(forecast["predictions"]) == 30
     assert [h["horizon_days"] for h in forecast["evaluation"]["horizons"]] == [1, 5, 30]
-    assert body["data"]["bars"] == 520 and body["disclaimer"]
+    assert body["data"]["bars"] == ACME_BARS and body["disclaimer"]
 
 
 def test_the_latest_backtest_is_used_not_rerun(token_client, modelled):
@@ -156,11 +146,11 @@ def test_anonymous_callers_are_refused(acme):
     assert Client().get("/report/ACME/").status_code == 401
 
 
-def test_the_archive_keeps_the_pdf_and_the_json(modelled, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_the_archive_keeps_the_pdf_and_the_json(modelled, media_root):
     report = report_archive(ticker="ACME")
 
     stored = Path(report.pdf.path)
+    assert stored.is_relative_to(media_root)
     assert stored.name.startswith("ACME-report-") and stored.suffix == ".pdf"
     assert stored.stat().st_size == report.size_bytes > 10_000
     text, _ = pdf_text(stored.read_bytes())

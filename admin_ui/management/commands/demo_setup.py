@@ -11,10 +11,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-from core.models import Symbol
+from core.schedules import schedules_setup
+from core.selectors import symbol_get
 from core.services import api_token_create
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
-from ingestion.services import prices_fetch, schedules_setup
+from ingestion.services.fetch import prices_fetch
 from ml.selectors import active_model
 from ml.services import model_train
 
@@ -45,13 +46,14 @@ class Command(BaseCommand):
                 f"({result.inserted} new, {result.updated} changed)"
             )
             # Forecasts need a trained model; the demo trains one per symbol once.
-            if active_model(Symbol.objects.get(ticker=ticker)) is None:
+            if active_model(symbol_get(ticker)) is None:
                 line += f", model v{model_train(ticker=ticker).version} trained"
             self.stdout.write(line)
-        schedule = schedules_setup()
-        self.stdout.write(
-            f"  Schedule: {schedule.name}, next run {schedule.next_run:%Y-%m-%d %H:%M} UTC"
-        )
+        for schedule in schedules_setup():
+            self.stdout.write(
+                f"  Schedule: {schedule.name}, next run "
+                f"{schedule.next_run:%Y-%m-%d %H:%M} UTC"
+            )
         base = options["base_url"].rstrip("/")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"StockDesk admin: {base}/admin/"))

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import StockDeskError
-from ingestion.services import prices_fetch
+from ingestion.services.fetch import prices_fetch
 
 
 class Command(BaseCommand):

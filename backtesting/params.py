@@ -1,0 +1,82 @@
+"""What a backtest may be asked for: bounds, defaults and the checked parameters.
+
+The model, services, endpoint, admin form, engine and report all read these rules
+from here, so they cannot drift apart. No Django import: the engine uses it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    """What staff or a program asks for; checked before any work is done."""
+
+    MIN_WINDOW: ClassVar[int] = 2
+    MAX_WINDOW: ClassVar[int] = 400
+    DEFAULT_FAST: ClassVar[int] = 50
+    DEFAULT_SLOW: ClassVar[int] = 200
+    DEFAULT_INVESTMENT: ClassVar[Decimal] = Decimal(10_000)
+    MIN_INVESTMENT: ClassVar[Decimal] = Decimal("0.01")
+    MAX_INVESTMENT: ClassVar[Decimal] = Decimal("1e12")
+    INVESTMENT_DECIMALS: ClassVar[int] = 2
+    MAX_COMMISSION: ClassVar[Decimal] = Decimal("0.05")
+    COMMISSION_DECIMALS: ClassVar[int] = 5
+
+    initial_investment: Decimal
+    fast: int = DEFAULT_FAST
+    slow: int = DEFAULT_SLOW
+    start: date | None = None
+    end: date | None = None
+    commission: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        check_windows(self.fast, self.slow)
+        if self.start and self.end and self.start >= self.end:
+            raise InvalidInput(
+                f"start ({self.start}) must be before end ({self.end}).",
+                code="invalid_parameter",
+                details={"parameter": "start/end"},
+            )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "initial_investment": str(self.initial_investment),
+            "fast": self.fast,
+            "slow": self.slow,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "commission": str(self.commission),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BacktestParams:
+        return cls(
+            initial_investment=Decimal(data["initial_investment"]),
+            fast=int(data["fast"]),
+            slow=int(data["slow"]),
+            start=date.fromisoformat(data["start"]) if data.get("start") else None,
+            end=date.fromisoformat(data["end"]) if data.get("end") else None,
+            commission=Decimal(data.get("commission") or 0),
+        )
+
+
+def check_windows(fast: int, slow: int) -> None:
+    """The one window rule: MIN_WINDOW <= fast < slow <= MAX_WINDOW."""
+    low, high = BacktestParams.MIN_WINDOW, BacktestParams.MAX_WINDOW
+    if not low <= fast < slow <= high:
+        raise InvalidInput(
+            f"Windows must satisfy {low} <= fast < slow <= {high}; got fast={fast}, "
+            f"slow={slow}.",
+            code="invalid_parameter",
+            details={"parameter": "fast/slow"},
+        )
+
+
+DEFAULT_BACKTEST = BacktestParams(initial_investment=BacktestParams.DEFAULT_INVESTMENT)
