@@ -42,6 +42,7 @@ class BacktestRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("run_backtest", "Can run backtests and sweeps")]
         verbose_name = "backtest"
         constraints = [
             models.CheckConstraint(

@@ -33,6 +33,8 @@ class Symbol(models.Model):
 
     class Meta:
         ordering = ["ticker"]
+        # Roles (DESIGN §11): work staff may start, beside Django's view/add/change.
+        permissions = [("run_fetch", "Can fetch prices from the provider")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ticker__regex=TICKER_PATTERN), name="symbol_ticker_format"

@@ -37,6 +37,7 @@ class TrainedModel(models.Model):
 
     class Meta:
         ordering = ["-trained_at", "-id"]
+        permissions = [("train_model", "Can train forecasting models")]
         verbose_name = "model"
         constraints = [
             models.UniqueConstraint(
@@ -65,6 +66,7 @@ class PredictionRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("run_forecast", "Can make forecasts")]
         verbose_name = "forecast"
         constraints = [
             models.UniqueConstraint(

@@ -36,6 +36,7 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("generate_report", "Can generate reports")]
 
     def __str__(self) -> str:
         return f"{self.symbol.ticker} report {self.created_at:%Y-%m-%d %H:%M}"
