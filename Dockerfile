@@ -4,8 +4,9 @@
 #   dev: runtime + the test tools, poppler-utils and chromium (the browser tests), so
 #        `manage.py test` runs the whole suite
 #        (docker-compose.yml builds this one)
-# Web:    the default command, gunicorn (docker/gunicorn.conf.py: GUNICORN_WORKERS/THREADS)
-# Worker: python manage.py qcluster
+# Web:    the default command, gunicorn (docker/gunicorn.conf.py: gthread workers, the app
+#         preloaded; GUNICORN_WORKERS/THREADS)
+# Worker: python manage.py qcluster (its health check reads the cluster's heartbeat file)
 # Both read their configuration from the environment (.env.example lists every variable).
 
 # --- base: Python + WeasyPrint's system libraries + the unprivileged user -------------
@@ -43,6 +44,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=core.settings \
     MPLCONFIGDIR=/var/cache/matplotlib \
     MEDIA_ROOT=/app/media \
+    DJANGO_Q_HEARTBEAT_FILE=/tmp/stockdesk-qcluster.heartbeat \
     PORT=8000
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv

@@ -1,4 +1,8 @@
-"""Access: users, groups and API tokens (the raw key is shown once, on creation)."""
+"""Access: users, groups and API tokens (the raw key is shown once, on creation).
+
+Only a superuser sees and revokes everyone's tokens; an Analyst keeps their own (the
+add form makes a token for the user filling it in), a Viewer none (DESIGN §11).
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,14 @@ class ApiTokenAdmin(ModelAdmin):
     search_fields = ["name", "user__username", "prefix"]
     fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
     actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        tokens = super().get_queryset(request)
+        if request.user.is_superuser:
+            return tokens
+        return tokens.filter(user_id=request.user.pk)
 
     @display(description="State", label={"active": "success", "revoked": "danger"})
     def state(self, obj: ApiToken) -> tuple[str, str]:
@@ -48,7 +59,10 @@ class ApiTokenAdmin(ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         # A new token needs only its owner and purpose; the rest exists once saved.
-        return ["user", "name"] if obj is None else self.fields
+        # Staff other than superusers make tokens for themselves only.
+        if obj is None:
+            return ["user", "name"] if request.user.is_superuser else ["name"]
+        return self.fields
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: ApiToken | None = None
@@ -63,18 +77,25 @@ class ApiTokenAdmin(ModelAdmin):
     ) -> None:
         if change:
             return
-        new = api_token_create(user=obj.user, name=obj.name)
-        obj.pk = new.token.pk
+        owner = obj.user if request.user.is_superuser else request.user
+        new = api_token_create(user=owner, name=obj.name)
+        obj.pk, obj.user = new.token.pk, owner
         self.message_user(
             request,
-            f"New token for {obj.user}: {new.raw_key} — copy it now, it is not shown again.",
+            f"New token for {owner}: {new.raw_key} — copy it now, it is not shown again.",
             messages.WARNING,
         )
 
-    @action(description="Revoke selected tokens", icon="block")
+    def has_revoke_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Revoking changes the token; the queryset already holds only the user's own
+        # tokens unless they are a superuser.
+        return self.has_change_permission(request)
+
+    @action(description="Revoke selected tokens", icon="block", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        for token in queryset:
+        tokens = list(queryset)
+        if not request.user.is_superuser:
+            tokens = [token for token in tokens if token.user_id == request.user.pk]
+        for token in tokens:
             api_token_revoke(token=token)
-        self.message_user(
-            request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS
-        )
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)

@@ -1,14 +1,21 @@
-"""Shared admin behaviour: read-only records, export settings, formatted columns."""
+"""Shared admin behaviour: read-only records, exports, formatted columns, badges."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from import_export.formats.base_formats import CSV, XLSX
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
+
+from admin_ui.export_safety import formulae_neutralised
+from admin_ui.site import bad_request
 
 
 class RecordsOnly:
@@ -34,6 +41,27 @@ class Exports:
     export_form_class = ExportForm
     formats = [CSV, XLSX]
 
+    def export_action(self, request: HttpRequest) -> HttpResponse:
+        # The export page reads its query string as the list's filters; a parameter
+        # the list does not have (export/?format=99) is the user's 400, not our 500.
+        try:
+            return super().export_action(request)  # type: ignore[misc]
+        except IncorrectLookupParameters:
+            return bad_request(
+                request,
+                "The export link carries a filter this list does not have. Filter "
+                "the list first, then use its Export button.",
+            )
+
+    def get_data_for_export(
+        self, request: HttpRequest, queryset: Any, **kwargs: Any
+    ) -> Any:
+        # A name such as =HYPERLINK(...) must reach the spreadsheet as text.
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        return formulae_neutralised(
+            data, native_types=kwargs.get("force_native_type", False)
+        )
+
 
 def formatted_field(
     field: str,
@@ -53,3 +81,25 @@ def formatted_field(
         return show(getattr(obj, field))
 
     return column
+
+
+def badge(text: str, tone: str, href: str | None = None) -> SafeString:
+    """unfold's coloured label (tone: info, success, warning, danger), a link if href.
+
+    For read-only fields and columns alike: `@display(label=...)` styles list cells
+    only, and a change page would show the (value, text) pair as a tuple.
+    """
+    return render_to_string(
+        "unfold/helpers/label.html", {"text": text, "type": tone, "href": href}
+    )
+
+
+def dialog_done(request: HttpRequest, url: str) -> HttpResponse:
+    """Where an unfold dialog's confirmed POST goes next.
+
+    The dialog posts through htmx, which follows an HX-Redirect header; the same form
+    posted without JavaScript (the action's URL opened directly) gets a redirect.
+    """
+    if request.headers.get("HX-Request"):
+        return HttpResponse(headers={"HX-Redirect": url})
+    return redirect(url)

@@ -1,10 +1,16 @@
-"""Forms the admin's intermediate action pages ask staff to fill in."""
+"""Forms of the admin's action pages and confirmation dialogs, and its login."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+from unfold.forms import AuthenticationForm, BaseDialogForm
 from unfold.widgets import (
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminIntegerFieldWidget,
@@ -13,6 +19,7 @@ from unfold.widgets import (
 
 from backtesting.params import BacktestParams
 from core.errors import InvalidInput
+from core.models import Job, Symbol
 
 
 class BacktestActionForm(forms.Form):
@@ -71,3 +78,68 @@ class BacktestActionForm(forms.Form):
         except InvalidInput as exc:
             raise forms.ValidationError(exc.message) from exc
         return data
+
+
+class LoginForm(AuthenticationForm):
+    """unfold's login form, refusing a username longer than any account's.
+
+    Django's AuthenticationForm sets the field's max_length after building it, which
+    adds no validator: a longer name reached authenticate(), and django-axes' record
+    of the failed login (a 255-character column) then failed on PostgreSQL.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class ObjectDialogForm(BaseDialogForm):
+    """An unfold dialog confirming work on one object (a detail-page button).
+
+    The button's URL carries the object's id; one that names no object is a 404,
+    already when the dialog is asked for.
+    """
+
+    model: type[Model]
+    form_before_template = "admin_ui/dialog_object.html"
+
+    def __init__(
+        self,
+        request: HttpRequest,
+        object_id: int | str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(request, object_id, *args, **kwargs)
+        self.object = object_or_404(self.get_queryset(), object_id)
+
+    def get_queryset(self) -> QuerySet:
+        return self.model._default_manager.all()
+
+    def get_before_template_context(
+        self, request: HttpRequest, object_id: int | str | None = None
+    ) -> dict[str, Any]:
+        # The template names the object and shows errors no single field holds.
+        return {"object": self.object, "errors": self.non_field_errors()}
+
+
+def object_or_404(queryset: QuerySet, object_id: int | str | None) -> Any:
+    """The row of `queryset` whose primary key is object_id; Http404 for junk or unknown."""
+    meta = queryset.model._meta
+    try:
+        return queryset.get(pk=meta.pk.to_python(object_id))  # type: ignore[union-attr]
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise Http404(f"No {meta.verbose_name} {object_id}.") from None
+
+
+class SymbolDialogForm(ObjectDialogForm):
+    model = Symbol
+
+
+class BacktestDialogForm(SymbolDialogForm, BacktestActionForm):
+    """The symbol page's Backtest button: the bulk action's fields, for one symbol."""
+
+
+class JobDialogForm(ObjectDialogForm):
+    model = Job

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
+from import_export.tmp_storages import CacheStorage
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
 from unfold.contrib.import_export.forms import ImportForm
@@ -15,6 +23,36 @@ from core.formatting import money
 from core.models import PriceBar
 
 
+class PriceImportForm(ImportForm):
+    """unfold's import form; a file over PRICE_IMPORT_MAX_BYTES is refused unparsed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = filesizeformat(settings.PRICE_IMPORT_MAX_BYTES)
+        self.fields["import_file"].help_text = f"CSV or XLSX, at most {limit}."
+
+    def clean_import_file(self) -> UploadedFile:
+        upload = self.cleaned_data["import_file"]
+        limit = settings.PRICE_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"{upload.name} is {filesizeformat(upload.size)}; a price import "
+                f"takes files of at most {filesizeformat(limit)}. Split it, for "
+                "example one file per symbol or per year.",
+                code="too_large",
+            )
+        return upload
+
+
+class PriceImportStorage(CacheStorage):
+    """Holds the file between preview and confirm in the cache, never on disk.
+
+    The confirm step deletes it; a preview never confirmed expires after an hour.
+    """
+
+    CACHE_LIFETIME = 60 * 60
+
+
 @admin.register(PriceBar)
 class PriceBarAdmin(
     Exports, RecordsOnly, ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin
@@ -22,7 +60,8 @@ class PriceBarAdmin(
     """Bars come from fetches or from a file import (backfill); never typed in by hand."""
 
     resource_classes = [PriceBarResource]
-    import_form_class = ImportForm
+    import_form_class = PriceImportForm
+    tmp_storage_class = PriceImportStorage
     list_display = [
         "symbol",
         "date",
@@ -54,3 +93,8 @@ class PriceBarAdmin(
     @display(description="Volume", ordering="volume")
     def volume_shares(self, obj: PriceBar) -> str:
         return f"{obj.volume:,}"
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        # An import writes bars as a fetch does: the same permission (DESIGN §11),
+        # where django-import-export would let any staff member in.
+        return request.user.has_perm("core.run_fetch")

@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 
-def _item(title: str, icon: str, url_name: str) -> dict[str, str]:
-    return {"title": title, "icon": icon, "link": reverse(url_name)}
+def _item(title: str, icon: str, url_name: str) -> dict[str, Any]:
+    """A link; a model's list (admin:<app>_<model>_changelist) only for who may see it."""
+    item: dict[str, Any] = {"title": title, "icon": icon, "link": reverse(url_name)}
+    if url_name.endswith("_changelist"):
+        model_admin = resolve(item["link"]).func.model_admin  # type: ignore[attr-defined]
+
+        # unfold calls this with the request (and deep-copies the item: a plain
+        # function, not the bound method); the model page checks the same.
+        def may_open(request: HttpRequest) -> bool:
+            return model_admin.has_view_or_change_permission(request)
+
+        item["permission"] = may_open
+    return item
 
 
 def navigation(request: HttpRequest) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,8 +18,9 @@ from import_export.admin import ExportActionModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from admin_ui.bases import Exports, formatted_field
-from admin_ui.forms import BacktestActionForm
+from admin_ui.bases import Exports, dialog_done, formatted_field
+from admin_ui.forms import BacktestActionForm, BacktestDialogForm, SymbolDialogForm
+from admin_ui.permissions import run_permission
 from admin_ui.resources import SymbolResource
 from backtesting.params import BacktestParams
 from core.errors import InvalidInput
@@ -99,6 +99,13 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
         "detail_report",
     ]
 
+    # What each action and button needs (DESIGN §11): Viewers see and run none.
+    has_run_fetch_permission = run_permission(Job.Kind.FETCH)
+    has_run_backtest_permission = run_permission(Job.Kind.BACKTEST)
+    has_train_model_permission = run_permission(Job.Kind.TRAIN)
+    has_run_forecast_permission = run_permission(Job.Kind.PREDICT)
+    has_generate_report_permission = run_permission(Job.Kind.REPORT)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
         latest_close = PriceBar.objects.filter(symbol=OuterRef("pk")).order_by("-date")
         return (
@@ -162,11 +169,11 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
             messages.SUCCESS,
         )
 
-    @action(description="Fetch prices", icon="download")
+    @action(description="Fetch prices", icon="download", permissions=["run_fetch"])
     def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
         self._queue(request, queryset, Job.Kind.FETCH)
 
-    @action(description="Run backtest", icon="monitoring")
+    @action(description="Run backtest", icon="monitoring", permissions=["run_backtest"])
     def run_backtest(
         self, request: HttpRequest, queryset: QuerySet[Symbol]
     ) -> TemplateResponse | None:
@@ -185,17 +192,25 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
         }
         return TemplateResponse(request, "admin_ui/backtest_action.html", context)
 
-    @action(description="Train model", icon="model_training")
+    @action(
+        description="Train model", icon="model_training", permissions=["train_model"]
+    )
     def train_model(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
         self._queue(request, queryset, Job.Kind.TRAIN)
 
-    @action(description="Forecast 30 days", icon="timeline")
+    @action(
+        description="Forecast 30 days", icon="timeline", permissions=["run_forecast"]
+    )
     def forecast_30_days(
         self, request: HttpRequest, queryset: QuerySet[Symbol]
     ) -> None:
         self._queue(request, queryset, Job.Kind.PREDICT)
 
-    @action(description="Generate report", icon="picture_as_pdf")
+    @action(
+        description="Generate report",
+        icon="picture_as_pdf",
+        permissions=["generate_report"],
+    )
     def generate_report(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
         self._queue(request, queryset, Job.Kind.REPORT)
 
@@ -339,27 +354,98 @@ class SymbolAdmin(Exports, ModelAdmin, ExportActionModelAdmin):
             "No forecast yet: use Forecast above (after training a model).",
         )
 
-    def _detail(self, request: HttpRequest, object_id: str, kind: str) -> HttpResponse:
-        symbol = Symbol.objects.get(pk=object_id)
-        self._queue(request, Symbol.objects.filter(pk=symbol.pk), kind)
-        return redirect(reverse("admin:core_symbol_change", args=[symbol.pk]))
+    # Each button opens unfold's dialog (a GET, which queues nothing); its form posts
+    # back with the CSRF token, and only that POST queues the Job.
 
-    @action(description="Fetch prices", url_path="fetch", icon="download")
-    def detail_fetch(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(request, object_id, Job.Kind.FETCH)
+    def _detail(
+        self, request: HttpRequest, form: SymbolDialogForm, kind: str
+    ) -> HttpResponse:
+        symbol = form.object
+        backtest = isinstance(form, BacktestDialogForm)
+        parameters = form.params.as_json() if backtest else None
+        self._queue(request, Symbol.objects.filter(pk=symbol.pk), kind, parameters)
+        return dialog_done(
+            request, reverse("admin:core_symbol_change", args=[symbol.pk])
+        )
 
-    @action(description="Backtest", url_path="backtest", icon="monitoring")
-    def detail_backtest(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        # The same parameter form as the bulk action, for this one symbol.
-        return self.run_backtest(request, Symbol.objects.filter(pk=object_id))
+    @action(
+        description="Fetch prices",
+        url_path="fetch",
+        icon="download",
+        permissions=["run_fetch"],
+        dialog={
+            "title": "Fetch prices?",
+            "description": (
+                "One background job asks the provider for this symbol's daily "
+                "prices and stores them; follow it on the Jobs page."
+            ),
+            "form_class": SymbolDialogForm,
+            "form_submit_text": "Queue fetch",
+        },
+    )
+    def detail_fetch(
+        self, request: HttpRequest, form: SymbolDialogForm, object_id: str
+    ) -> HttpResponse:
+        return self._detail(request, form, Job.Kind.FETCH)
 
-    @action(description="Forecast 30 days", url_path="forecast", icon="timeline")
-    def detail_forecast(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(request, object_id, Job.Kind.PREDICT)
+    @action(
+        description="Backtest",
+        url_path="backtest",
+        icon="monitoring",
+        permissions=["run_backtest"],
+        dialog={
+            "title": "Run an SMA-crossover backtest",
+            "description": (
+                "One background job; it stores a run you can open under Backtests."
+            ),
+            "form_class": BacktestDialogForm,
+            "form_submit_text": "Queue backtest",
+        },
+    )
+    def detail_backtest(
+        self, request: HttpRequest, form: BacktestDialogForm, object_id: str
+    ) -> HttpResponse:
+        return self._detail(request, form, Job.Kind.BACKTEST)
 
-    @action(description="Generate report", url_path="report", icon="picture_as_pdf")
-    def detail_report(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._detail(request, object_id, Job.Kind.REPORT)
+    @action(
+        description="Forecast 30 days",
+        url_path="forecast",
+        icon="timeline",
+        permissions=["run_forecast"],
+        dialog={
+            "title": "Forecast 30 days?",
+            "description": (
+                "One background job forecasts the next 30 trading days with the "
+                "symbol's active model (train one first)."
+            ),
+            "form_class": SymbolDialogForm,
+            "form_submit_text": "Queue forecast",
+        },
+    )
+    def detail_forecast(
+        self, request: HttpRequest, form: SymbolDialogForm, object_id: str
+    ) -> HttpResponse:
+        return self._detail(request, form, Job.Kind.PREDICT)
+
+    @action(
+        description="Generate report",
+        url_path="report",
+        icon="picture_as_pdf",
+        permissions=["generate_report"],
+        dialog={
+            "title": "Generate a report?",
+            "description": (
+                "One background job builds the PDF of the latest backtest and "
+                "forecast and archives it under Reports."
+            ),
+            "form_class": SymbolDialogForm,
+            "form_submit_text": "Queue report",
+        },
+    )
+    def detail_report(
+        self, request: HttpRequest, form: SymbolDialogForm, object_id: str
+    ) -> HttpResponse:
+        return self._detail(request, form, Job.Kind.REPORT)
 
 
 # How the confirmation names each kind: "Queued 2 fetch job(s)".

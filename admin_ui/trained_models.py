@@ -7,16 +7,16 @@ from collections import Counter
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
-from unfold.forms import BaseDialogForm
 
-from admin_ui.bases import KeptRecords
+from admin_ui.bases import KeptRecords, dialog_done
 from admin_ui.evaluation import WIDE, evaluation_table
+from admin_ui.forms import ObjectDialogForm
 from core.formatting import NONE, money
 from ml.models import TrainedModel
 from ml.services import model_activate
@@ -45,8 +45,14 @@ def _mae_pair(model: TrainedModel, horizon: int) -> SafeString | str:
     )
 
 
-class ActivateForm(BaseDialogForm):
+class ActivateForm(ObjectDialogForm):
     """The confirmation the detail page's Activate button asks for."""
+
+    model = TrainedModel
+
+    def get_queryset(self) -> QuerySet[TrainedModel]:
+        # The artifact is the fitted pipeline's bytes; activating never reads it.
+        return super().get_queryset().select_related("symbol").defer("artifact")
 
 
 @admin.register(TrainedModel)
@@ -170,7 +176,9 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
             return False
         if object_id is None:
             return True
-        return TrainedModel.objects.filter(pk=object_id, is_active=False).exists()
+        model = self.get_object(request, str(object_id))
+        # An id naming no model passes here, so that the button's URL answers 404.
+        return model is None or not model.is_active
 
     @action(description="Activate", icon="check_circle", permissions=["activate"])
     def activate(self, request: HttpRequest, queryset: QuerySet[TrainedModel]) -> None:
@@ -215,15 +223,13 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
     def activate_detail(
         self, request: HttpRequest, form: ActivateForm, object_id: str
     ) -> HttpResponse:
-        model = self.get_object(request, object_id)
-        if model is None:
-            raise Http404("No such model.")
+        model = form.object
         model_activate(model=model)
         self.message_user(
             request,
             f"{model} is now active; new forecasts for {model.symbol.ticker} use it.",
             messages.SUCCESS,
         )
-        url = reverse("admin:ml_trainedmodel_change", args=[model.pk])
-        # The dialog posts through htmx, which follows this header.
-        return HttpResponse(headers={"HX-Redirect": url})
+        return dialog_done(
+            request, reverse("admin:ml_trainedmodel_change", args=[model.pk])
+        )

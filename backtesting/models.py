@@ -9,6 +9,18 @@ from django.db.models import Q
 from backtesting.params import BacktestParams
 from core.models import Symbol
 
+# What defines a run: the symbol, the parameters and the bars they were run on.
+BACKTEST_INPUTS = (
+    "symbol",
+    "fast",
+    "slow",
+    "initial_investment",
+    "commission",
+    "start_date",
+    "end_date",
+    "bar_count",
+)
+
 
 class BacktestRun(models.Model):
     symbol = models.ForeignKey(
@@ -54,6 +66,12 @@ class BacktestRun(models.Model):
             models.CheckConstraint(
                 condition=Q(start_date__lte=models.F("end_date")),
                 name="backtest_range_valid",
+            ),
+            # The same request on the same data (same bars used: first, last and
+            # count) is one stored run (DESIGN §10); backtest_run_create returns it.
+            models.UniqueConstraint(
+                fields=[*BACKTEST_INPUTS],
+                name="backtest_inputs_unique",
             ),
         ]
 

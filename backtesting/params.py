@@ -38,6 +38,7 @@ class BacktestParams:
 
     def __post_init__(self) -> None:
         check_windows(self.fast, self.slow)
+        check_commission(self.commission)
         if self.start and self.end and self.start >= self.end:
             raise InvalidInput(
                 f"start ({self.start}) must be before end ({self.end}).",
@@ -76,6 +77,24 @@ def check_windows(fast: int, slow: int) -> None:
             f"slow={slow}.",
             code="invalid_parameter",
             details={"parameter": "fast/slow"},
+        )
+
+
+def check_commission(commission: Decimal) -> None:
+    """The one commission rule: 0 to MAX_COMMISSION, at most COMMISSION_DECIMALS decimals.
+
+    More decimals are refused, not rounded: BacktestRun would store 0.000001 as 0.
+    """
+    value = Decimal(commission)
+    high = BacktestParams.MAX_COMMISSION
+    places = BacktestParams.COMMISSION_DECIMALS
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or not 0 <= value <= high or -exponent > places:
+        raise InvalidInput(
+            f"commission must be a fraction from 0 to {high} with at most {places} "
+            f"decimals; got {str(commission)[:30]}.",
+            code="invalid_parameter",
+            details={"parameter": "commission"},
         )
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from backtesting.engine import BacktestResult, NotEnoughBars, bars_needed, run_backtest
 from backtesting.models import BacktestRun, Trade
@@ -37,7 +37,11 @@ def _money(value: float) -> Decimal:
 def backtest_run_create(
     *, ticker: str, params: BacktestParams, user: Requester = None
 ) -> BacktestRun:
-    """Run the SMA crossover on the stored bars of ticker and store a new run."""
+    """Run the SMA crossover on the stored bars of ticker and store the run.
+
+    The same parameters on the same bars (first, last and count) give the run already
+    stored, whoever asked first (its created_by stays theirs), not a copy (DESIGN §10).
+    """
     symbol = symbol_get(ticker)
     bars = bars_frame(symbol, start=params.start, end=params.end)
     if bars.empty:
@@ -46,6 +50,20 @@ def backtest_run_create(
             code="no_data",
             details={"symbol": ticker},
         )
+    # The fields of the model's unique constraint (BACKTEST_INPUTS).
+    inputs = {
+        "symbol": symbol,
+        "fast": params.fast,
+        "slow": params.slow,
+        "initial_investment": params.initial_investment,
+        "commission": params.commission,
+        "start_date": bars["date"].iloc[0],
+        "end_date": bars["date"].iloc[-1],
+        "bar_count": len(bars),
+    }
+    stored = BacktestRun.objects.filter(**inputs).first()
+    if stored is not None:
+        return stored
     try:
         result = run_backtest(
             bars,
@@ -60,40 +78,47 @@ def backtest_run_create(
             f"{params.slow} backtest needs at least {bars_needed(params.slow)}.",
             details={"needed": exc.needed, "available": exc.available},
         ) from exc
+    try:
+        run = _run_store(inputs=inputs, result=result, user=user)
+    except IntegrityError:
+        # The same run was stored by another request since the look-up above.
+        stored = BacktestRun.objects.filter(**inputs).first()
+        if stored is None:
+            raise
+        return stored
+    return run
+
+
+@transaction.atomic
+def _run_store(
+    *, inputs: dict[str, Any], result: BacktestResult, user: Requester
+) -> BacktestRun:
     metrics = result.metrics
-    with transaction.atomic():
-        run = BacktestRun.objects.create(
-            symbol=symbol,
-            fast=params.fast,
-            slow=params.slow,
-            initial_investment=params.initial_investment,
-            commission=params.commission,
-            start_date=bars["date"].iloc[0],
-            end_date=bars["date"].iloc[-1],
-            bar_count=len(bars),
-            final_equity=_money(metrics.final_equity),
-            total_return_pct=metrics.total_return_pct,
-            buy_hold_return_pct=metrics.buy_hold_return_pct,
-            max_drawdown_pct=metrics.max_drawdown_pct,
-            trade_count=metrics.trades,
-            metrics=metrics.as_dict(),
-            equity_curve=_curve(result),
-            created_by=author_or_none(user),
+    run = BacktestRun.objects.create(
+        **inputs,
+        final_equity=_money(metrics.final_equity),
+        total_return_pct=metrics.total_return_pct,
+        buy_hold_return_pct=metrics.buy_hold_return_pct,
+        max_drawdown_pct=metrics.max_drawdown_pct,
+        trade_count=metrics.trades,
+        metrics=metrics.as_dict(),
+        equity_curve=_curve(result),
+        created_by=author_or_none(user),
+    )
+    Trade.objects.bulk_create(
+        Trade(
+            run=run,
+            number=number,
+            entry_date=trade.entry_date,
+            entry_price=Decimal(repr(trade.entry_price)),
+            exit_date=trade.exit_date,
+            exit_price=Decimal(repr(trade.exit_price)),
+            shares=trade.shares,
+            pnl=_money(trade.pnl),
+            return_pct=trade.return_pct,
+            bars_held=trade.bars_held,
+            closed_at_end=trade.closed_at_end,
         )
-        Trade.objects.bulk_create(
-            Trade(
-                run=run,
-                number=number,
-                entry_date=trade.entry_date,
-                entry_price=Decimal(repr(trade.entry_price)),
-                exit_date=trade.exit_date,
-                exit_price=Decimal(repr(trade.exit_price)),
-                shares=trade.shares,
-                pnl=_money(trade.pnl),
-                return_pct=trade.return_pct,
-                bars_held=trade.bars_held,
-                closed_at_end=trade.closed_at_end,
-            )
-            for number, trade in enumerate(result.trades, start=1)
-        )
+        for number, trade in enumerate(result.trades, start=1)
+    )
     return run

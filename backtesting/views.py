@@ -10,6 +10,7 @@ from backtesting.params import BacktestParams
 from backtesting.selectors import backtest_to_dict
 from backtesting.services import backtest_run_create
 from core.api.auth import api_endpoint
+from core.api.ratelimits import rate_limited
 from core.api.validation import parse_date, parse_decimal, parse_int, parse_money
 from core.market import normalise_ticker
 
@@ -24,7 +25,8 @@ def _window(query: QueryDict, name: str, *, default: int) -> int:
     )
 
 
-@api_endpoint(methods=("GET", "POST"))
+@api_endpoint(methods=("GET", "POST"), permission="backtesting.run_backtest")
+@rate_limited("backtest")
 def backtest(
     request: HttpRequest, symbol: str, initial_investment: str
 ) -> JsonResponse:
@@ -47,6 +49,7 @@ def backtest(
             default=Decimal(0),
             minimum=Decimal(0),
             maximum=BacktestParams.MAX_COMMISSION,
+            decimals=BacktestParams.COMMISSION_DECIMALS,
         ),
     )
     include = {

@@ -137,6 +137,20 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A fetch has no parameters and spends the provider's small daily
+            # budget: a second one of a ticker while one is queued or running
+            # would ask for the same call (core.services.job_enqueue answers it
+            # with the active Job). Other kinds may differ in parameters.
+            models.UniqueConstraint(
+                fields=["kind", "ticker"],
+                condition=Q(kind="fetch", status__in=["queued", "running"]),
+                name="job_one_active_fetch_per_ticker",
+                violation_error_message=(
+                    "A fetch of this symbol is already queued or running."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.ticker} #{self.pk}"

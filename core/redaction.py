@@ -10,7 +10,9 @@ REDACTED = "[REDACTED]"
 
 # Query strings carry the key as apikey=...; one provider message echoes it in prose.
 _QUERY_KEY = re.compile(r"(apikey=)[^&\s'\"]+", re.IGNORECASE)
-_ECHOED_KEY = re.compile(r"(API key as )\S+?(?=\s|$|[.,;])", re.IGNORECASE)
+# A lower-case word is the provider's own prose ("the API key as invalid or missing",
+# in a message of ours), not a key: keys are upper-case letters and digits.
+_ECHOED_KEY = re.compile(r"((?i:API key as) )(?![a-z]+\b)\S+?(?=\s|$|[.,;])")
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -20,6 +22,15 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _QUERY_KEY.sub(rf"\1{REDACTED}", text)
     return _ECHOED_KEY.sub(rf"\1{REDACTED}", text)
+
+
+def redacted_excerpt(text: str, limit: int, secrets: Iterable[str | None] = ()) -> str:
+    """The first `limit` characters of text, secrets removed.
+
+    The whole text is redacted before it is cut: a secret that straddles the cut
+    would otherwise be half kept and no longer match, so its first characters leak.
+    """
+    return redact(text, secrets)[:limit]
 
 
 class RedactingFilter(logging.Filter):

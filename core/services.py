@@ -12,7 +12,7 @@ from typing import Any, cast
 import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -44,7 +44,11 @@ def job_create(
     parameters: dict[str, Any] | None = None,
     created_by: Requester = None,
 ) -> Job:
-    """A queued Job row, not yet handed to a worker (job_enqueue does both)."""
+    """A queued Job row, not yet handed to a worker (job_enqueue does both).
+
+    A second fetch of a ticker while one is queued or running is refused by the
+    database (IntegrityError, Job.Meta's job_one_active_fetch_per_ticker).
+    """
     return Job.objects.create(
         kind=kind,
         ticker=ticker,
@@ -61,6 +65,50 @@ def _job_send(*, job_id: int, kind: str) -> None:
     Job.objects.filter(pk=job_id).update(task_id=str(task_id))
 
 
+# Kinds whose Job is shared while it is queued or running. A fetch has no
+# parameters, so an active one already asks for the very same provider call; the
+# other kinds differ in parameters (backtest, predict) or keep every run on purpose
+# (train, report), so each request stays its own Job.
+_SHARED_WHILE_ACTIVE = frozenset({Job.Kind.FETCH})
+_ACTIVE_STATUSES = (Job.Status.QUEUED, Job.Status.RUNNING)
+# The active Job can end between a refused insert and the read that looks for it.
+_SHARE_ROUNDS = 3
+
+
+def _job_create_or_active(
+    *,
+    kind: str,
+    ticker: str,
+    symbol: Symbol | None,
+    parameters: dict[str, Any] | None,
+    user: Requester,
+) -> tuple[Job, bool]:
+    """(the Job to answer with, whether it is new)."""
+
+    def create() -> Job:
+        with transaction.atomic():
+            return job_create(
+                kind=kind,
+                ticker=ticker,
+                symbol=symbol,
+                parameters=parameters,
+                created_by=user,
+            )
+
+    if kind not in _SHARED_WHILE_ACTIVE:
+        return create(), True
+    for _ in range(_SHARE_ROUNDS):
+        try:
+            return create(), True
+        except IntegrityError:
+            active = Job.objects.filter(
+                kind=kind, ticker=ticker, status__in=_ACTIVE_STATUSES
+            ).first()
+            if active is not None:
+                return active, False
+    return create(), True
+
+
 def job_enqueue(
     *,
     kind: str,
@@ -72,22 +120,26 @@ def job_enqueue(
 
     `symbol` is a stored Symbol, or the ticker of one that may not exist yet (a first
     fetch). The task is looked up before anything is written, so an unknown kind
-    creates no Job.
+    creates no Job. A fetch of a ticker that already has one queued or running is
+    answered with that Job, and nothing is queued: the database's unique constraint
+    decides, so requests racing in several processes share one Job too.
     """
     job_task_for(kind)
     if isinstance(symbol, str):
         ticker, stored = symbol, symbol_find(symbol)
     else:
         ticker, stored = symbol.ticker, symbol
-    job = job_create(
-        kind=kind, ticker=ticker, symbol=stored, parameters=parameters, created_by=user
+    job, created = _job_create_or_active(
+        kind=kind, ticker=ticker, symbol=stored, parameters=parameters, user=user
     )
-    transaction.on_commit(lambda: _job_send(job_id=job.pk, kind=kind))
+    if created:
+        transaction.on_commit(lambda: _job_send(job_id=job.pk, kind=kind))
     return job
 
 
 def job_retry(*, job: Job, user: Requester = None) -> Job:
-    """Queue a new Job asking for the same work as `job`."""
+    """Queue a new Job asking for the same work as `job` (for a fetch, the active
+    fetch of its ticker if there is one, as job_enqueue answers)."""
     return job_enqueue(
         kind=job.kind,
         symbol=job.symbol or job.ticker,
@@ -97,15 +149,27 @@ def job_retry(*, job: Job, user: Requester = None) -> Job:
 
 
 @transaction.atomic
-def job_start(*, job_id: int) -> Job | None:
+def job_start(*, job_id: int, max_attempts: int) -> Job | None:
     """Mark a job running and count the attempt; None if it is already final.
 
-    A re-delivered task calls this again: a final job is left alone so the work is
-    not done twice.
+    A re-delivered task calls this again. A final job is left alone, so the work is
+    not done twice. One still running lost its worker (the broker hands a task out
+    again only when no result came back), so it starts again, up to max_attempts
+    starts in all; past those the job fails, and the returned job is final.
     """
     job = Job.objects.select_for_update().filter(pk=job_id).first()
     if job is None or job.is_final:
         return None
+    if job.attempts >= max_attempts:
+        return job_fail(
+            job=job,
+            code="worker_lost",
+            message=(
+                f"The worker stopped during each of the {job.attempts} attempts "
+                "(killed, out of memory or shut down), so the job was not started "
+                "again. Retry it from the Jobs page."
+            ),
+        )
     job.status = Job.Status.RUNNING
     job.attempts = F("attempts") + 1
     job.started_at = timezone.now()

@@ -221,31 +221,70 @@ PRICE_PROVIDER = env_str("PRICE_PROVIDER", "auto").lower()
 if PRICE_PROVIDER not in {"auto", "alpha_vantage", "sample"}:
     raise ImproperlyConfigured("PRICE_PROVIDER must be auto, alpha_vantage or sample")
 PRICE_HISTORY_YEARS = env_int("PRICE_HISTORY_YEARS", 2)
+# Seconds a synchronous /fetch/ may take in all (lock and call-slot waits, every
+# attempt, backoff); past it the answer is 504 provider_timeout. Below gunicorn's
+# and the load balancer's 60 s, so the client gets JSON rather than a cut connection.
+FETCH_SYNC_DEADLINE = env_float("FETCH_SYNC_DEADLINE", 20.0)
+if FETCH_SYNC_DEADLINE <= 0:
+    raise ImproperlyConfigured("FETCH_SYNC_DEADLINE must be a number of seconds > 0")
 
 # --- Django-Q2 -------------------------------------------------------------------
+# The ORM broker everywhere: the database is the queue (SQLite locally, PostgreSQL in
+# production). It acknowledges: a task stays queued, locked for `retry` seconds,
+# until its result is saved, so a task whose worker died runs again. Django-Q2's
+# Redis broker forgets a task once handed over, so it is refused (docs/deploy.md).
 Q_BROKER = env_str("DJANGO_Q_BROKER", "orm").lower()
+if Q_BROKER != "orm":
+    raise ImproperlyConfigured(
+        "DJANGO_Q_BROKER must be orm: the one Django-Q2 broker here that runs a task "
+        "again when its worker dies (docs/deploy.md, 'Background jobs')"
+    )
+# Redis, where it runs, is the shared cache only (CACHE_BACKEND, below).
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The cluster touches this file while it runs; the worker container's health check
+# reads its age without loading Django (docker/healthcheck.py). Empty: no file.
+Q_HEARTBEAT_FILE = env_str("DJANGO_Q_HEARTBEAT_FILE")
 Q_CLUSTER = {
     "name": env_str("DJANGO_Q_NAME", "stockdesk"),
     "workers": env_int("DJANGO_Q_WORKERS", 2),
     # The longest task (a fetch with its retries, or a 20-year report) must end
     # well inside timeout, and retry must exceed timeout or tasks run twice.
     "timeout": env_int("DJANGO_Q_TIMEOUT", 300),
+    # A task whose worker died (SIGKILL, out of memory, a lost container) is handed
+    # out again this long after it was taken.
     "retry": env_int("DJANGO_Q_RETRY", 360),
+    # Starts of one Job in all, re-deliveries included (core.services.job_start
+    # counts them: Django-Q2's own count misses attempts whose worker died).
     "max_attempts": env_int("DJANGO_Q_MAX_ATTEMPTS", 2),
     "catch_up": False,
     "ack_failures": True,
+    # Tasks a cluster takes before a worker is free for them, while their retry
+    # clock runs: one waiting in its queue (and one in the hand of its pusher).
+    "queue_limit": 1,
     "save_limit": 1000,
     "poll": env_float("DJANGO_Q_POLL", 0.5),
     "sync": env_bool("DJANGO_Q_SYNC", False),
     "label": "Task queue",
+    "orm": "default",
+    # The ORM broker, plus the heartbeat file above.
+    "broker_class": "core.queue_broker.HeartbeatORM",
 }
-if Q_BROKER == "redis":
-    Q_CLUSTER["redis"] = REDIS_URL
-elif Q_BROKER == "orm":
-    Q_CLUSTER["orm"] = "default"
-else:
-    raise ImproperlyConfigured("DJANGO_Q_BROKER must be orm or redis")
+
+# --- Web server threads and PDF reports --------------------------------------------
+# A gunicorn worker process serves every request on GUNICORN_THREADS threads
+# (docker/gunicorn.conf.py). At most REPORT_PDF_MAX_RENDERS PDF reports render at once
+# in a process and REPORT_PDF_MAX_WAITING more wait up to REPORT_PDF_WAIT_SECONDS for
+# their turn; beyond that, 503 with Retry-After. Together they stay below the thread
+# count (gunicorn refuses to start otherwise), so /healthz always finds a thread. One
+# render at a time: a second one in the same process adds little (the GIL) and holds
+# the GIL in longer stretches, which /healthz then waits out.
+REPORT_PDF_MAX_RENDERS = env_int("REPORT_PDF_MAX_RENDERS", 1)
+REPORT_PDF_MAX_WAITING = env_int("REPORT_PDF_MAX_WAITING", 2)
+REPORT_PDF_WAIT_SECONDS = env_float("REPORT_PDF_WAIT_SECONDS", 10.0)
+if REPORT_PDF_MAX_RENDERS < 1 or REPORT_PDF_MAX_WAITING < 0:
+    raise ImproperlyConfigured(
+        "REPORT_PDF_MAX_RENDERS must be at least 1 and REPORT_PDF_MAX_WAITING at least 0"
+    )
 
 # --- Security (production values come from the environment) ----------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -321,3 +360,118 @@ UNFOLD = {
         "navigation": "admin_ui.sidebar.navigation",
     },
 }
+
+# --- Abuse and cost: shared cache, rate limits, CSP, client addresses, import/export --
+# One cache shared by every web process: rate-limit counters and import previews
+# must be seen by all of them. auto (default): Redis when REDIS_URL is set (compose,
+# ECS, the CI smoke), else memory, which is per process and serves the local demo
+# (one runserver process) only.
+CACHE_BACKEND = (env_str("CACHE_BACKEND") or "auto").lower()
+if CACHE_BACKEND == "auto":
+    CACHE_BACKEND = "redis" if env_str("REDIS_URL") else "locmem"
+if CACHE_BACKEND == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "stockdesk",
+            # A Redis that stops answering fails the request in seconds, not minutes.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+elif CACHE_BACKEND == "locmem":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "stockdesk",
+        }
+    }
+else:
+    raise ImproperlyConfigured("CACHE_BACKEND must be auto, redis or locmem")
+
+# Per-user request rates on the endpoints that do work (/fetch/, /backtest/,
+# /predict/, /report/), counted by django-ratelimit in the cache above, one counter
+# per user and endpoint: "30/m" is 30 calls a minute ("N/s", "N/m", "N/h", "N/d").
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+
+
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate, checked at start-up rather than on the first call."""
+    import re
+
+    value = env_str(name) or default
+    if not re.fullmatch(r"[1-9]\d*/([1-9]\d*)?[smhd]", value):
+        raise ImproperlyConfigured(
+            f"{name} must look like 30/m (calls per s, m, h or d), not {value!r}"
+        )
+    return value
+
+
+RATELIMIT_WORK = env_rate("RATELIMIT_WORK", "30/m")
+
+# Content-Security-Policy (django-csp; core.csp picks the policy per path). The JSON
+# endpoints, the JSON error pages and the PDF download load nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The admin: unfold's own files only. Alpine.js (unfold's standard build) compiles
+# its x-* attributes with new Function, hence 'unsafe-eval'; unfold's templates, the
+# chart legends and Alpine's bindings set style attributes, hence 'unsafe-inline' for
+# styles (not for scripts). The charts are Chart.js canvases: no image from elsewhere.
+CONTENT_SECURITY_POLICY_ADMIN = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        # As X_FRAME_OPTIONS = "DENY", which browsers ignore once this is present.
+        "frame-ancestors": ["'none'"],
+    }
+}
+CONTENT_SECURITY_POLICY_ADMIN_PREFIX = "/admin/"
+# After WhiteNoise, so static files (which need no policy) are served before it.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "core.csp.ContentSecurityPolicyMiddleware",
+)
+
+# The login lockout counts the client, not the load balancer. django-axes asks
+# django-ipware; behind AXES_PROXY_COUNT proxies (1 behind the ALB) the last one has
+# appended the address it saw to X-Forwarded-For, the proxies before it theirs, and
+# whatever stands left of those came from the client. django-ipware counts only the
+# proxies named inside the header, hence one less; not strict, so a client that sends
+# its own X-Forwarded-For still gets the address the proxies wrote. This replaces the
+# AXES_IPWARE_PROXY_COUNT set with the other django-axes settings above.
+_proxies_in_front = env_int("AXES_PROXY_COUNT", 0)
+if _proxies_in_front > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = _proxies_in_front - 1
+else:
+    # Directly exposed (the local demo): the header is the client's to invent.
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
+IPWARE_STRICT = False
+
+# Price import (admin): files above this size are refused with a message. 64 KiB is
+# about 1,100 rows, which the import checks and writes row by row (some 20 ms each)
+# well inside a request's GUNICORN_TIMEOUT. The upload waits between preview and
+# confirm in the cache above, not in a temporary file, so an abandoned preview leaves
+# nothing on disk (and expires from the cache).
+PRICE_IMPORT_MAX_BYTES = env_int("PRICE_IMPORT_MAX_BYTES", 64 * 1024)
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+# Exports neutralise formulae in admin_ui.export_safety (admin_ui.bases.Exports), with
+# nothing lost and numbers kept as numbers. django-import-export's own switch stays
+# off: it strips a leading "=" only and turns every XLSX cell into text ("None" for
+# an empty one).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False

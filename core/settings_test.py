@@ -30,6 +30,8 @@ os.environ.setdefault("AXES_ENABLED", "false")
 os.environ.setdefault("PRICE_PROVIDER", "alpha_vantage")
 os.environ.setdefault("ALPHA_VANTAGE_API_KEY", "TESTKEY0123456789")
 os.environ.setdefault("ALPHA_VANTAGE_BASE_URL", "http://127.0.0.1:9/query")
+# A developer's REDIS_URL in .env must not put the tests' rate-limit counters there.
+os.environ.setdefault("CACHE_BACKEND", "locmem")
 os.environ.setdefault("MEDIA_ROOT", str(TEST_DIR / "media"))
 os.environ.setdefault("STATIC_ROOT", str(TEST_DIR / "static"))
 

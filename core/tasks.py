@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django_q.exceptions import TimeoutException
 
 from core.errors import StockDeskError
 from core.models import Job, Symbol
@@ -29,13 +30,26 @@ def run_job(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
     """Run work for a Job and always leave the Job final.
 
     A re-delivered task finds the Job final and does nothing, so double delivery
-    by the broker cannot do the work twice.
+    by the broker cannot do the work twice; it finds the Job still running when the
+    worker of the last attempt died, and runs it again (job_start counts and caps
+    the attempts).
     """
-    job = job_start(job_id=job_id)
+    cluster: dict[str, Any] = settings.Q_CLUSTER
+    job = job_start(job_id=job_id, max_attempts=cluster["max_attempts"])
     if job is None:
         return {"job": job_id, "skipped": "already finished"}
+    if job.is_final:
+        return {"job": job_id, "status": job.status, "error": job.error_code}
     try:
         outcome = work(job)
+    except TimeoutException as exc:
+        # Django-Q2 stops the task with this (a SystemExit) and, failures being
+        # acknowledged, never hands it out again: end the Job here, on a fresh
+        # connection (the alarm may have cut a query short), then let the worker go.
+        if not connection.in_atomic_block:
+            connection.close()
+        job_fail(job=job, message=f"The job was stopped: {exc}.", code="timeout")
+        raise
     except StockDeskError as exc:
         job_fail(job=job, message=exc.message, code=exc.code)
         return {"job": job_id, "status": Job.Status.FAILED, "error": exc.code}

@@ -3,7 +3,7 @@
 So `docker compose exec web python manage.py test` and `make test` run the same tests.
 pytest runs in a child process with a clean configuration: the suite's settings module
 (`core.settings_test`, from pyproject.toml) is imported fresh, and the container's
-production variables (SECURE_SSL_REDIRECT, the Redis broker, the Alpha Vantage key...)
+production variables (SECURE_SSL_REDIRECT, the Redis cache, the Alpha Vantage key...)
 stay out of it; only where the database is and the process basics are passed on.
 """
 

@@ -1,18 +1,16 @@
-"""Report charts as inline SVG strings (matplotlib, Agg); no Django import."""
+"""Report charts as inline SVG strings (matplotlib, thread-safe); no Django import."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
@@ -46,6 +44,20 @@ STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "stockdesk",  # stable ids, so the same data gives the same SVG
 }
 WIDTH_IN = 7.0
+
+# Charts are drawn on several threads of a gunicorn process at once. Figures are made
+# with the object API, not pyplot (whose figure registry is global). The style lives
+# in rcParams, global too, read while a figure is built (spines, grid, fonts) and
+# again while it is saved (tick colours, svg.*): it holds, under this lock, from the
+# first call to the SVG text, one chart at a time. Every use of matplotlib in the web
+# process goes through this module.
+_STYLE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _styled() -> Iterator[None]:
+    with _STYLE_LOCK, matplotlib.rc_context(STYLE):
+        yield
 
 
 def _thousands(value: float, _pos: int) -> str:
@@ -109,7 +121,6 @@ def _price_figure_svg(figure: Figure, axis: Axes, *, legend_columns: int) -> str
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
     text = buffer.getvalue()
     # Inline SVG needs no XML prologue or DOCTYPE.
     return text[text.index("<svg") :]
@@ -125,8 +136,9 @@ def price_chart(
     sells: Sequence[tuple[date, float]] = (),
 ) -> str:
     """Close with its fast and slow SMAs, and the fills as buy/sell markers."""
-    with plt.rc_context(STYLE):
-        figure, axis = plt.subplots(figsize=(WIDTH_IN, 2.5))
+    with _styled():
+        figure = Figure(figsize=(WIDTH_IN, 2.5))
+        axis = figure.subplots()
         days = _days(dates)
         axis.plot(days, closes, color="#111827", linewidth=0.9, label="Close")
         axis.plot(
@@ -156,10 +168,9 @@ def equity_chart(
     peaks = np.maximum.accumulate(curve)
     drawdown_pct = (curve / peaks - 1.0) * 100.0
     days = _days(dates)
-    with plt.rc_context(STYLE):
-        figure, (top, bottom) = plt.subplots(
-            2, 1, figsize=(WIDTH_IN, 3.0), sharex=True, height_ratios=(3, 1)
-        )
+    with _styled():
+        figure = Figure(figsize=(WIDTH_IN, 3.0))
+        top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
         top.plot(days, curve, color=STRATEGY, linewidth=1.1, label="Strategy")
         top.plot(days, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
         top.yaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -184,8 +195,9 @@ def forecast_chart(
     actual_closes: Sequence[float] = (),
 ) -> str:
     """Recent closes, then the forecast with its band and the actual closes so far."""
-    with plt.rc_context(STYLE):
-        figure, axis = plt.subplots(figsize=(WIDTH_IN, 2.6))
+    with _styled():
+        figure = Figure(figsize=(WIDTH_IN, 2.6))
+        axis = figure.subplots()
         axis.plot(
             _days(history_dates),
             history_closes,

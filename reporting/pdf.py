@@ -1,8 +1,12 @@
-"""PDF rendering with WeasyPrint that can fetch nothing but data: URLs and our static files."""
+"""PDF rendering with WeasyPrint (data: URLs and our static files only), capped per process."""
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
 
 import weasyprint
@@ -10,6 +14,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django_weasyprint.utils import DjangoURLFetcher, guess_content_type
 from weasyprint.urls import URLFetcherResponse
+
+from core.errors import StockDeskError
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +60,73 @@ def render_pdf(html: str) -> bytes:
         string=html, base_url=BASE_URL, url_fetcher=ReportURLFetcher()
     )
     return document.write_pdf()
+
+
+class RendererBusy(StockDeskError):
+    """Every PDF render slot of this web process is taken: come back shortly."""
+
+    status = 503
+    code = "renderer_busy"
+
+
+class RenderSlots:
+    """At most `renders` PDF renders at once, and at most `waiting` more waiting (each
+    up to `wait_seconds`) for one to end; any request past those is refused at once.
+
+    A gunicorn worker process serves every request on its few threads, and a request
+    waiting here holds its thread as surely as one rendering, so both counts stay
+    below the thread count (docker/gunicorn.conf.py refuses to start otherwise): a
+    thread is always left for /healthz and the admin.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._rendering = 0
+        self._waiting = 0
+
+    @contextmanager
+    def slot(
+        self, *, renders: int, waiting: int, wait_seconds: float
+    ) -> Iterator[None]:
+        with self._changed:
+            if self._rendering >= renders:
+                if self._waiting >= waiting:
+                    raise self._busy(wait_seconds)
+                self._waiting += 1
+                try:
+                    free = self._changed.wait_for(
+                        lambda: self._rendering < renders, timeout=wait_seconds
+                    )
+                finally:
+                    self._waiting -= 1
+                if not free:
+                    raise self._busy(wait_seconds)
+            self._rendering += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._rendering -= 1
+                self._changed.notify()
+
+    @staticmethod
+    def _busy(wait_seconds: float) -> RendererBusy:
+        return RendererBusy(
+            "Every PDF renderer of this server is busy; try again in a few seconds.",
+            retry_after=max(1, math.ceil(wait_seconds)),
+        )
+
+
+_slots = RenderSlots()
+
+
+@contextmanager
+def pdf_render_slot() -> Iterator[None]:
+    """Hold one of this process's PDF render slots (REPORT_PDF_* settings), or raise
+    RendererBusy (503 with Retry-After)."""
+    with _slots.slot(
+        renders=settings.REPORT_PDF_MAX_RENDERS,
+        waiting=settings.REPORT_PDF_MAX_WAITING,
+        wait_seconds=settings.REPORT_PDF_WAIT_SECONDS,
+    ):
+        yield

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import MediaType
 from django_weasyprint.compat import content_disposition_header
 
 from core.api.auth import api_endpoint
+from core.api.ratelimits import rate_limited
 from core.errors import InvalidInput
 from core.market import normalise_ticker
+from reporting.pdf import pdf_render_slot
 from reporting.services import report_build, report_filename, report_pdf
 
 FORMATS = {"json", "pdf"}
 
 
 def _wants_pdf(request: HttpRequest) -> bool:
-    requested = request.GET.get("format", "").strip().lower()
+    """?format= decides; otherwise the PDF only when Accept prefers it to JSON.
+
+    JSON is the default: no Accept, */*, a browser's Accept (both only through */*)
+    and an Accept that allows neither get JSON; of two explicit types with the same
+    q the first listed wins. q=0 means "not acceptable" (RFC 9110 12.5.1), decided by
+    the most specific range that matches: Django's accepted_types drops q=0 ranges,
+    so "application/pdf;q=0, */*" would otherwise reach the PDF through */*.
+    """
+    raw = request.GET.get("format", "")
+    requested = raw.strip().lower() if raw.isascii() else raw
     if requested and requested not in FORMATS:
         raise InvalidInput(
             f"format must be json or pdf, not {requested[:20]!r}.",
@@ -23,15 +35,35 @@ def _wants_pdf(request: HttpRequest) -> bool:
         )
     if requested:
         return requested == "pdf"
-    return "application/pdf" in request.headers.get("Accept", "")
+    pdf = "application/pdf"
+    if request.get_preferred_type(["application/json", pdf]) != pdf:
+        return False
+    ranges = [
+        MediaType(token)
+        for token in request.headers.get("Accept", "").split(",")
+        if token.strip()
+    ]
+    matching = [
+        media_range for media_range in ranges if MediaType(pdf).match(media_range)
+    ]
+    decisive = max(
+        matching, key=lambda media_range: media_range.specificity, default=None
+    )
+    return decisive is not None and decisive.quality > 0
 
 
-@api_endpoint(methods=("GET",))
+@api_endpoint(methods=("GET",), permission="reporting.generate_report")
+@rate_limited("report")
 def report(request: HttpRequest, symbol: str) -> HttpResponse:
-    built = report_build(ticker=normalise_ticker(symbol), user=request.user)
+    ticker = normalise_ticker(symbol)
     if not _wants_pdf(request):
-        return JsonResponse(built.data)
-    response = HttpResponse(report_pdf(built), content_type="application/pdf")
+        return JsonResponse(report_build(ticker=ticker, user=request.user).data)
+    # The whole PDF request holds a render slot, building the report (which may run a
+    # backtest and a forecast) included, so a thread stays free for /healthz.
+    with pdf_render_slot():
+        built = report_build(ticker=ticker, user=request.user)
+        pdf = report_pdf(built)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         True, report_filename(built.data)
     )

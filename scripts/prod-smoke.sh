@@ -3,18 +3,22 @@
 #   gunicorn (docker/gunicorn.conf.py) with production settings: DEBUG=false, static files
 #   collected into a temporary STATIC_ROOT and served by WhiteNoise, SSL redirect + HSTS
 #   behind a TLS proxy (requests carry X-Forwarded-Proto: https, as an ALB sends them);
-#   a fresh PostgreSQL database (created here, dropped at the end); a Django-Q2 cluster on
-#   the Redis broker at 127.0.0.1:6379 (started here if nothing answers); and the fake
-#   Alpha Vantage server, with a premium key and generated prices.
+#   a fresh PostgreSQL database (created here, dropped at the end), which is also the
+#   task queue of a Django-Q2 cluster (the ORM broker); Redis at 127.0.0.1:6379 as the
+#   shared cache (started here if nothing answers); and the fake Alpha Vantage server,
+#   with a premium key and generated prices.
 # Then, with curl: /healthz, the HTTPS redirect, a staff user's API token, an async fetch
-# followed to its job's end, a backtest, a trained model's forecast, the PDF report, and
-# the admin login page with its CSS. One PASS/FAIL line per step; stops at the first
-# failure (exit 1) and always stops every process it started.
+# followed to its job's end, a backtest, a trained model's forecast, the PDF report,
+# /healthz answering within 1 s while a dozen PDF reports render at once, and the admin
+# login page with its CSS. One PASS/FAIL line per step; stops at the first failure
+# (exit 1) and always stops every process it started.
 #
 # Usage: scripts/prod-smoke.sh
 #   SMOKE_POSTGRES_URL  a PostgreSQL login allowed to create databases
 #                       (default postgres://postgres@127.0.0.1:5432/postgres)
 #   SMOKE_REDIS_PORT    Redis port on 127.0.0.1 (default 6379)
+#   SMOKE_SKIP_SETUP    set: use the system packages and .venv as they are (no installs)
+#   SMOKE_HEALTHZ_BUDGET  seconds /healthz may take while PDF reports render (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,9 +26,12 @@ PY=$ROOT/.venv/bin/python
 PG_URL=${SMOKE_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_PORT=${SMOKE_REDIS_PORT:-6379}
 SYMBOL=SMOKE
+HEALTHZ_BUDGET=${SMOKE_HEALTHZ_BUDGET:-1.0}
 
-scripts/system-deps.sh runtime
-scripts/bootstrap.sh runtime
+if [ -z "${SMOKE_SKIP_SETUP:-}" ]; then
+  scripts/system-deps.sh runtime
+  scripts/bootstrap.sh runtime
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stockdesk-smoke.XXXXXX")
 DB_NAME="stockdesk_smoke_$$"
@@ -55,11 +62,11 @@ cleanup() {
   if [ -n "$REDIS_STARTED" ] && [ -f "$WORK/redis.pid" ]; then
     kill -TERM "$(cat "$WORK/redis.pid")" 2>/dev/null || true
   elif [ -n "${DJANGO_Q_NAME:-}" ]; then
-    # A shared Redis: remove only this run's keys.
+    # A shared Redis: remove only this run's keys (the cluster's status, in the cache).
     "$PY" - <<EOF 2>/dev/null || true
 import redis
 r = redis.Redis(port=$REDIS_PORT)
-for key in r.scan_iter("django_q:${DJANGO_Q_NAME}:*"):
+for key in r.scan_iter("*django_q:${DJANGO_Q_NAME}:*"):
     r.delete(key)
 EOF
   fi
@@ -148,17 +155,18 @@ export USE_X_FORWARDED_PROTO=true SECURE_SSL_REDIRECT=true
 export SECURE_HSTS_SECONDS=31536000 SECURE_HSTS_INCLUDE_SUBDOMAINS=true SECURE_HSTS_PRELOAD=true
 export SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true
 export DATABASE_URL=$DB_URL
-export DJANGO_Q_BROKER=redis REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export DJANGO_Q_BROKER=orm CACHE_BACKEND=redis REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DJANGO_Q_NAME="stockdesk-smoke-$$" DJANGO_Q_SYNC=false DJANGO_Q_WORKERS=2 DJANGO_Q_POLL=0.2
+export DJANGO_Q_HEARTBEAT_FILE="$WORK/qcluster.heartbeat"
 export PRICE_PROVIDER=alpha_vantage ALPHA_VANTAGE_PLAN=auto
 export ALPHA_VANTAGE_API_KEY=PREMIUM-SMOKE-KEY
 export ALPHA_VANTAGE_BASE_URL="http://127.0.0.1:$AV_PORT/query"
 export ALPHA_VANTAGE_MIN_INTERVAL=0 ALPHA_VANTAGE_DAILY_LIMIT=25 PRICE_HISTORY_YEARS=2
 export STATIC_ROOT="$WORK/static" MEDIA_ROOT="$WORK/media" MPLCONFIGDIR="$WORK/matplotlib"
 export WHITENOISE_USE_FINDERS=false AXES_ENABLED=true LOG_LEVEL=INFO
-export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=2 GUNICORN_THREADS=1
+export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=2 GUNICORN_THREADS=4
 
-log "Production smoke: gunicorn on $BASE, PostgreSQL database $DB_NAME, Redis 127.0.0.1:$REDIS_PORT, fake Alpha Vantage on port $AV_PORT"
+log "Production smoke: gunicorn on $BASE, PostgreSQL database $DB_NAME (data and task queue), Redis cache 127.0.0.1:$REDIS_PORT, fake Alpha Vantage on port $AV_PORT"
 
 # --- steps -------------------------------------------------------------------------
 create_database() {
@@ -318,6 +326,13 @@ report_pdf() {
   echo "$(wc -c <"$WORK/body") bytes"
 }
 
+healthz_under_pdf_load() {
+  # 2 gunicorn processes x (1 render + 2 waiting) take 6 reports; the others get 503.
+  # Its figures go to the terminal too (fd 3).
+  "$PY" scripts/healthz_under_pdf_load.py "$BASE" "$SYMBOL" "$TOKEN" --requests 12 \
+    --healthz-budget "$HEALTHZ_BUDGET" | sed 's/^/      /' >&3
+}
+
 admin_static() {
   local code css
   code=$(http GET /admin/login/)
@@ -339,7 +354,7 @@ step "check --deploy --fail-level WARNING" check_deploy
 step "migrate" migrate
 step "fake Alpha Vantage up ($SYMBOL, 600 days)" start_fake_av
 step "gunicorn up (DEBUG=false)" start_gunicorn
-step "Django-Q2 cluster up (Redis broker)" start_qcluster
+step "Django-Q2 cluster up (ORM broker, PostgreSQL)" start_qcluster
 step "GET /healthz (plain HTTP) 200" healthz
 step "docker/healthcheck.py web and worker" container_health_checks
 step "HTTP to HTTPS redirect; HSTS header" https_redirect
@@ -349,4 +364,5 @@ step "GET /backtest/$SYMBOL/10000/?fast=10&slow=30" backtest
 step "manage.py train_model --symbol $SYMBOL" train_model
 step "GET /predict/$SYMBOL/" predict
 step "GET /report/$SYMBOL/?format=pdf is a PDF" report_pdf
+step "/healthz within ${HEALTHZ_BUDGET} s during 12 PDF requests" healthz_under_pdf_load
 step "admin login page and its static CSS" admin_static

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import DEFAULT_DB_ALIAS
 from django.test import Client
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -52,6 +57,14 @@ def media_in_tmp(settings, media_root: Path) -> Path:
     return media_root
 
 
+@pytest.fixture(autouse=True)
+def own_rate_limit_counters(settings) -> None:
+    """Each test counts its API calls afresh: the counters live in the cache, which
+    outlives a test's transaction, and user ids repeat from test to test on SQLite.
+    A prefix of its own rather than cache.clear(), which on Redis empties the database."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
 @pytest.fixture
 def acme(db) -> Symbol:
     """ACME, Acme Corp: 520 weekday bars of a seeded walk from 2024-01-01."""
@@ -72,9 +85,18 @@ def provider_settings(settings, fake_av, av_key):
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
+    """Staff in the Analyst group, as the desk's analysts are (docs/roles.md)."""
+    if not Group.objects.filter(name="Analyst").exists():
+        # The migration made the groups; a transactional test before this one
+        # emptied the database, groups too. Make them again as the migration does.
+        import_module("admin_ui.migrations.0001_roles").roles_sync(
+            django_apps, using=DEFAULT_DB_ALIAS
+        )
+    user = django_user_model.objects.create_user(
         username="analyst", password="analyst-pass-123", is_staff=True
     )
+    user.groups.add(Group.objects.get(name="Analyst"))
+    return user
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Who is calling: a staff session (with CSRF on writes) or a Bearer API token."""
+"""Who is calling and what they may do: a staff session (with CSRF on writes) or a
+Bearer API token, acting with its owner's permissions (DESIGN §11)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import functools
 import logging
 from collections.abc import Callable
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -57,13 +58,68 @@ def _bearer_user(request: HttpRequest) -> User | HttpResponse | None:
     return user
 
 
+def user_may(user: User | AnonymousUser, permission: str) -> bool:
+    """Whether `user` may do what `permission` guards: active staff holding it.
+
+    A superuser holds every permission; a user who is not staff holds none here,
+    whatever is assigned, as in the admin.
+    """
+    return user.is_active and user.is_staff and user.has_perm(permission)
+
+
+def _method_refusal(
+    request: HttpRequest, allowed: tuple[str, ...]
+) -> HttpResponse | None:
+    """A 405 in the JSON error shape, with Allow, unless the method is in `allowed`.
+
+    One rule for every endpoint, HEAD and OPTIONS included: a method an endpoint does
+    not list is refused. HEAD served as GET would run the work of the endpoints that
+    do work; the 405 of a HEAD keeps its JSON headers, the body dropped as HTTP says.
+    """
+    if request.method in allowed:
+        return None
+    response = error_response(
+        405,
+        "method_not_allowed",
+        f"{(request.method or '')[:20]} is not allowed here; use {', '.join(allowed)}.",
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def public_endpoint(*, methods: tuple[str, ...]) -> Callable[[View], View]:
+    """Check the method of an endpoint open to anyone (/healthz), answering refusals
+    in the JSON error shape. It changes nothing, so it needs no CSRF check."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(
+            request: HttpRequest, *args: object, **kwargs: object
+        ) -> HttpResponse:
+            refusal = _method_refusal(request, methods)
+            if refusal is not None:
+                return refusal
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def api_endpoint(
-    *, methods: tuple[str, ...], session_methods: tuple[str, ...] | None = None
+    *,
+    methods: tuple[str, ...],
+    session_methods: tuple[str, ...] | None = None,
+    permission: str | None = None,
 ) -> Callable[[View], View]:
-    """Authenticate, check the method, and turn every failure into the JSON error shape.
+    """Authenticate, check the method and the permission, and turn every failure into
+    the JSON error shape.
 
     session_methods narrows what a browser session may use: endpoints that call the
     provider accept only POST (with CSRF) from a session, while a token may GET.
+    permission ("app_label.codename") is what the caller needs to get past the
+    checks (`user_may`); without one any authenticated caller may (a read).
     """
     session_methods = session_methods or methods
 
@@ -82,24 +138,28 @@ def api_endpoint(
                     allowed = methods
                 elif request.user.is_authenticated and request.user.is_staff:
                     allowed = session_methods
-                    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
-                        failure = _csrf_failure(request)
-                        if failure is not None:
-                            return failure
                 else:
                     return error_response(
                         401,
                         "unauthorized",
                         "Log in as staff or send 'Authorization: Bearer <token>'.",
                     )
-                if request.method not in allowed:
-                    response = error_response(
-                        405,
-                        "method_not_allowed",
-                        f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                refusal = _method_refusal(request, allowed)
+                if refusal is not None:
+                    return refusal
+                if bearer is None and request.method not in ("GET", "HEAD"):
+                    failure = _csrf_failure(request)
+                    if failure is not None:
+                        return failure
+                if permission is not None and not user_may(request.user, permission):
+                    return error_response(
+                        403,
+                        "forbidden",
+                        "Your account may read stored results but not do this: it "
+                        f"needs staff status and the {permission} permission (the "
+                        "Analyst role).",
+                        {"permission": permission},
                     )
-                    response["Allow"] = ", ".join(allowed)
-                    return response
                 return view(request, *args, **kwargs)
             except StockDeskError as exc:
                 return error_from_exception(exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,10 +23,10 @@ from urllib3.exceptions import (
     NewConnectionError,
     ReadTimeoutError,
 )
-from urllib3.util.retry import Retry
+from urllib3.util import Timeout
 
 from core.market import normalise_ticker
-from core.redaction import RedactingFilter, redact
+from core.redaction import RedactingFilter, redacted_excerpt
 from ingestion.providers.alpha_vantage_notices import (
     is_full_refusal,
     raise_for_error_body,
@@ -36,6 +37,7 @@ from ingestion.providers.errors import (
     MalformedResponse,
     ProviderConfigurationError,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
 )
 
@@ -44,6 +46,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://www.alphavantage.co/query"
 PLANS = ("auto", "free", "premium")
 RETRY_STATUSES = (500, 502, 503, 504)
+# Failures another attempt may cure; TLS, proxy and URL errors are not among them.
+_RETRYABLE_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+_FINAL_ERRORS = (requests.exceptions.SSLError, requests.exceptions.ProxyError)
+_BACKOFF_MAX = 120.0
 
 # compact is the latest 100 trading days, about 145 calendar days; 140 leaves a
 # margin for holidays, so a `since` inside it is fully covered by compact.
@@ -60,6 +66,7 @@ _BAD_URL_ERRORS = (
     requests.exceptions.MissingSchema,
 )
 _SNIPPET_CHARS = 200
+_CONTENT_TYPE_CHARS = 100
 
 # urllib3 writes the full request URL, apikey included, at DEBUG on every request
 # and at WARNING on every retry. A filter on the emitting logger runs before the
@@ -106,7 +113,10 @@ class AlphaVantageProvider:
         backoff_factor: float = 0.5,
         session: requests.Session | None = None,
         clock: Callable[[], datetime] | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """`deadline` is a time.monotonic() instant every call must end by (a
+        synchronous request's total time); None bounds only each attempt."""
         if plan not in PLANS:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}, not {plan!r}")
         if max_retries < 0:
@@ -118,17 +128,16 @@ class AlphaVantageProvider:
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
         self.backoff_factor = backoff_factor
+        self.deadline = deadline
         self._clock = clock or _utc_now
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
-        # Mounted on a caller's session too: max_retries and backoff_factor are
-        # this class's contract, whoever built the session. Only the base URL's
-        # origin is claimed, so the caller's other adapters stay in charge elsewhere.
+        # Retries are this class's own loop (_send), which keeps them inside the
+        # deadline. An adapter without retries is mounted on a caller's session too,
+        # so no adapter of theirs retries behind the loop's back; only the base
+        # URL's origin is claimed, the caller's other adapters stay in charge.
         origin = urlsplit(base_url)
-        self.session.mount(
-            f"{origin.scheme}://{origin.netloc}/",
-            HTTPAdapter(max_retries=self._retry()),
-        )
+        self.session.mount(f"{origin.scheme}://{origin.netloc}/", HTTPAdapter())
         protect_loggers(self._api_key)
 
     def __repr__(self) -> str:
@@ -138,22 +147,6 @@ class AlphaVantageProvider:
         """Close the session if this provider created it."""
         if self._owns_session:
             self.session.close()
-
-    def _retry(self) -> Retry:
-        return Retry(
-            total=self.max_retries,
-            connect=self.max_retries,
-            read=self.max_retries,
-            status=self.max_retries,
-            other=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.backoff_factor,
-            raise_on_status=False,
-            # A 503 asking for an hour's wait would otherwise park a worker that long;
-            # the caller's Job retry is the right place for long waits.
-            respect_retry_after_header=False,
-        )
 
     # --- public API -----------------------------------------------------------------
 
@@ -234,7 +227,10 @@ class AlphaVantageProvider:
         return [self._api_key]
 
     def _call(self, symbol: str, output_size: str) -> dict[str, Any]:
+        self._require_time(symbol)
         self.hooks.before_call()
+        # Waiting for the call slot (spacing, other workers' calls) takes time too.
+        self._require_time(symbol)
         params = {
             "function": FUNCTION,
             "symbol": symbol,
@@ -245,18 +241,11 @@ class AlphaVantageProvider:
         logger.info(
             "Alpha Vantage %s symbol=%s outputsize=%s", FUNCTION, symbol, output_size
         )
-        try:
-            response = self.session.get(
-                self.base_url, params=params, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            # `from None`: the requests exception's text holds the URL with the key.
-            raise self._transport_error(exc, symbol) from None
+        response, attempts = self._send(symbol, params)
         with response:
             status = response.status_code
-            # Still 5xx here means urllib3 has used up its retries on it.
+            # Still 5xx here means the retries are used up.
             if status >= 500:
-                attempts = _attempts(response)
                 raise ProviderUnavailable(
                     f"Alpha Vantage is unavailable (HTTP {status} after "
                     f"{_plural(attempts, 'attempt')}).",
@@ -277,8 +266,114 @@ class AlphaVantageProvider:
                 )
             return self._decode(response.content, response.headers.get("Content-Type"))
 
+    def _send(
+        self, symbol: str, params: dict[str, str]
+    ) -> tuple[requests.Response, int]:
+        """GET, retried on 5xx, timeouts and connection errors; (response, attempts).
+
+        With a deadline, each attempt's timeouts are cut to the time left, and no
+        attempt (nor the backoff before it) starts that could not begin in time.
+        """
+        attempts = 0
+        while True:
+            attempts += 1
+            timeout = self._attempt_timeout(symbol, attempts - 1)
+            try:
+                response = self.session.get(
+                    self.base_url, params=params, timeout=timeout
+                )
+            except requests.RequestException as exc:
+                kind = _transport_kind(exc)
+                failure = _FAILURE_WORDS.get(kind, kind)
+                retryable = isinstance(exc, _RETRYABLE_ERRORS) and not isinstance(
+                    exc, _FINAL_ERRORS
+                )
+                # `from None`: the requests exception's text holds the URL with the key.
+                if retryable and self._out_of_time():
+                    raise self._deadline_error(symbol, attempts, failure) from None
+                if not retryable or attempts > self.max_retries:
+                    raise self._transport_error(exc, symbol, attempts) from None
+            else:
+                status = response.status_code
+                if status not in RETRY_STATUSES or attempts > self.max_retries:
+                    return response, attempts
+                response.close()
+                failure = f"HTTP {status}"
+            self._back_off(symbol, attempts, failure)
+
+    def _time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _out_of_time(self) -> bool:
+        left = self._time_left()
+        return left is not None and left <= 0
+
+    def _require_time(self, symbol: str) -> None:
+        if self._out_of_time():
+            raise self._deadline_error(symbol, 0, None)
+
+    def _attempt_timeout(self, symbol: str, attempts: int) -> Any:
+        """(connect, read) seconds; with a deadline, a urllib3 Timeout whose total is
+        the time left, so connecting and reading together cannot outlast it.
+
+        requests hands a urllib3 Timeout to urllib3 unchanged (HTTPAdapter.send),
+        though its annotations name only numbers and tuples: hence Any.
+        """
+        left = self._time_left()
+        if left is None:
+            return self.timeout
+        if left <= 0:
+            raise self._deadline_error(symbol, attempts, None)
+        connect, read = self.timeout
+        return Timeout(connect=min(connect, left), read=min(read, left), total=left)
+
+    def _back_off(self, symbol: str, attempts: int, failure: str) -> None:
+        """Wait before the next attempt as urllib3's Retry would (none before the
+        first retry, then backoff_factor * 2**n); give up if that ends past the
+        deadline."""
+        delay = 0.0
+        if attempts > 1:
+            delay = min(self.backoff_factor * 2 ** (attempts - 1), _BACKOFF_MAX)
+        left = self._time_left()
+        if left is not None and left <= delay:
+            raise self._deadline_error(symbol, attempts, failure)
+        logger.warning(
+            "Retry %d of %d for Alpha Vantage %s symbol=%s after %s, in %.1f s",
+            attempts,
+            self.max_retries,
+            FUNCTION,
+            symbol,
+            failure,
+            delay,
+        )
+        if delay > 0:
+            time.sleep(delay)
+
+    def _deadline_error(
+        self, symbol: str, attempts: int, failure: str | None
+    ) -> ProviderTimeout:
+        details: dict[str, Any] = {
+            "symbol": symbol,
+            "reason": "deadline",
+            "attempts": attempts,
+        }
+        if failure is None:
+            what = (
+                "no request could be sent in time"
+                if attempts == 0
+                else f"{_plural(attempts, 'attempt')}"
+            )
+        else:
+            details["last_failure"] = failure
+            what = f"{failure} after {_plural(attempts, 'attempt')}"
+        return ProviderTimeout(
+            f"Alpha Vantage did not answer within this fetch's deadline ({what}); "
+            "nothing was stored.",
+            details=details,
+        )
+
     def _transport_error(
-        self, exc: requests.RequestException, symbol: str
+        self, exc: requests.RequestException, symbol: str, attempts: int
     ) -> ProviderError:
         if isinstance(exc, _BAD_URL_ERRORS):
             return ProviderConfigurationError(
@@ -286,9 +381,8 @@ class AlphaVantageProvider:
                 "(check ALPHA_VANTAGE_BASE_URL).",
                 details={"reason": "bad_base_url", "error": type(exc).__name__},
             )
-        kind, exhausted = _transport_kind(exc)
-        attempts = self.max_retries + 1 if exhausted else None
-        after = f" after {_plural(attempts, 'attempt')}" if attempts else ""
+        kind = _transport_kind(exc)
+        after = f" after {_plural(attempts, 'attempt')}"
         if kind == "read_timeout":
             message = f"Alpha Vantage did not answer in time (read timeout{after})."
         elif kind == "connect_timeout":
@@ -301,9 +395,8 @@ class AlphaVantageProvider:
             "symbol": symbol,
             "reason": kind,
             "error": type(exc).__name__,
+            "attempts": attempts,
         }
-        if attempts:
-            details["attempts"] = attempts
         return ProviderUnavailable(message, details=details)
 
     def _decode(self, content: bytes, content_type: str | None) -> dict[str, Any]:
@@ -313,7 +406,9 @@ class AlphaVantageProvider:
             raise MalformedResponse(
                 "Alpha Vantage sent an answer that is not JSON.",
                 details={
-                    "content_type": content_type or "",
+                    "content_type": redacted_excerpt(
+                        content_type or "", _CONTENT_TYPE_CHARS, self._secrets
+                    ),
                     "body_start": self._snippet(content),
                 },
             ) from None
@@ -325,34 +420,38 @@ class AlphaVantageProvider:
         return payload
 
     def _snippet(self, content: bytes) -> str:
-        text = content[: _SNIPPET_CHARS * 4].decode("utf-8", errors="replace")
-        return redact(text[:_SNIPPET_CHARS], self._secrets)
+        # Decoded and redacted whole, then cut: a key across the cut would be kept
+        # in part (redact() finds only whole keys).
+        text = content.decode("utf-8", errors="replace")
+        return redacted_excerpt(text, _SNIPPET_CHARS, self._secrets)
 
 
-def _transport_kind(exc: requests.RequestException) -> tuple[str, bool]:
-    """(what went wrong, whether urllib3 gave up after exhausting its retries)."""
+_FAILURE_WORDS = {
+    "read_timeout": "read timeout",
+    "connect_timeout": "connect timeout",
+    "connection": "connection failed",
+}
+
+
+def _transport_kind(exc: requests.RequestException) -> str:
+    """What went wrong: read_timeout, connect_timeout, connection, or the type."""
     reason: object = exc.args[0] if exc.args else None
-    exhausted = isinstance(reason, MaxRetryError)
+    # The adapter has no retries, but urllib3 still wraps connection failures.
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
     if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
         reason, ReadTimeoutError
     ):
-        return "read_timeout", exhausted
+        return "read_timeout"
     if isinstance(reason, NewConnectionError):
-        return "connection", exhausted
+        return "connection"
     if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
         reason, ConnectTimeoutError
     ):
-        return "connect_timeout", exhausted
+        return "connect_timeout"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection", exhausted
-    return type(exc).__name__, exhausted
-
-
-def _attempts(response: requests.Response) -> int:
-    retries = getattr(response.raw, "retries", None)
-    return len(getattr(retries, "history", ())) + 1
+        return "connection"
+    return type(exc).__name__
 
 
 def _plural(count: int, word: str) -> str:

@@ -31,7 +31,11 @@ MIN_DAILY_RETRY_AFTER = 60
 _BURST_PHRASES = ("spreading out", "per second")
 _MINUTE_PHRASES = ("calls per minute", "call frequency", "higher api call volume")
 _DAILY_PHRASES = ("requests per day", "rate limit")
-_DAILY_COUNT = re.compile(r"(\d[\d,]*)\s+(?:requests|calls)\s+per\s+day", re.IGNORECASE)
+# Searched in the redacted text (a key ending in digits just before "requests per
+# day" would lend them to the message), and only a whole, short number.
+_DAILY_COUNT = re.compile(
+    r"(?<![\w,])([0-9][0-9,]{0,14})\s+(?:requests|calls)\s+per\s+day", re.IGNORECASE
+)
 
 
 def seconds_until_next_utc_midnight(now: datetime) -> int:
@@ -156,7 +160,7 @@ def _rate_limited(
             details={"limit": "burst", "provider_message": provider_message},
             retry_after=MINUTE_RETRY_AFTER,
         )
-    count = _DAILY_COUNT.search(text)
+    count = _DAILY_COUNT.search(provider_message)
     quota = f"{count.group(1)} requests per day" if count else "the daily request quota"
     return RateLimited(
         f"Alpha Vantage rate limit reached: {quota} on this key; "

@@ -10,17 +10,24 @@ from typing import Any
 
 import pandas as pd
 
-from core.market import BAR_COLUMNS
-from core.redaction import redact
+from core.market import (
+    BAR_COLUMNS,
+    PRICE_DECIMALS,
+    PRICE_LIMIT,
+    PRICE_ROUNDING,
+    PRICE_STEP,
+)
+from core.redaction import redacted_excerpt
 from ingestion.providers.errors import MalformedResponse, NoData
 
 FUNCTION = "TIME_SERIES_DAILY"
 SERIES_KEY = "Time Series (Daily)"
 
-_DATE_KEY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_INTEGER = re.compile(r"[+-]?\d+")
-_FIELD_PREFIX = re.compile(r"^\s*\d+\.\s*")
+# ASCII only: \d also matches other scripts' digits, which Decimal() and int() accept.
+_DATE_KEY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_FIELD_PREFIX = re.compile(r"^\s*\d+\.\s*", re.ASCII)
 _PRICE_FIELDS = ("open", "high", "low", "close")
 _INT64_MAX = 2**63 - 1
 
@@ -42,7 +49,10 @@ def parse_series(
             f"Alpha Vantage's answer for '{symbol}' has no '{SERIES_KEY}' section.",
             details={
                 "symbol": symbol,
-                "keys": [redact(str(key), secrets)[:80] for key in list(payload)[:10]],
+                "keys": [
+                    redacted_excerpt(str(key), 80, secrets)
+                    for key in list(payload)[:10]
+                ],
             },
         )
     if not isinstance(series, dict):
@@ -76,7 +86,8 @@ def parse_series(
     if len(refreshed) > 10 and refreshed[:10] == rows[-1][0].isoformat():
         # A time in "Last Refreshed" means the series was cut during trading hours.
         notes.append(
-            f"Alpha Vantage refreshed this series at {redact(refreshed, secrets)[:40]} "
+            "Alpha Vantage refreshed this series at "
+            f"{redacted_excerpt(refreshed, 40, secrets)} "
             "(US/Eastern), so the newest bar may still change."
         )
     return bars, _served_size(meta, requested_size), notes
@@ -101,12 +112,12 @@ def _served_size(meta: Mapping[str, Any], requested_size: str) -> str:
 
 
 def _parse_row(symbol: str, date_key: Any, values: Any, secrets: list[str]) -> Row:
-    shown_key = redact(str(date_key), secrets)[:40]
+    shown_key = redacted_excerpt(str(date_key), 40, secrets)
 
     def bad(field: str, problem: str, value: Any = None) -> MalformedResponse:
         details: dict[str, Any] = {"symbol": symbol, "date": shown_key, "field": field}
         if value is not None:
-            details["value"] = redact(str(value), secrets)[:40]
+            details["value"] = redacted_excerpt(str(value), 40, secrets)
         return MalformedResponse(
             f"Alpha Vantage sent a bad bar for '{symbol}' on {shown_key}: {problem}.",
             details=details,
@@ -138,7 +149,22 @@ def _parse_row(symbol: str, date_key: Any, values: Any, secrets: list[str]) -> R
                 name, f"{name} is {_shown(raw, secrets)}, not a number", raw
             ) from None
         if price <= 0:
-            raise bad(name, f"{name} is {text}, not a positive price", raw)
+            raise bad(
+                name, f"{name} is {_shown(raw, secrets)}, not a positive price", raw
+            )
+        if price >= PRICE_LIMIT:
+            raise bad(name, _too_large(name, raw, secrets), raw)
+        # Compared as stored (4 decimals), so rounding cannot push it out of range.
+        stored = price.quantize(PRICE_STEP, rounding=PRICE_ROUNDING)
+        if stored >= PRICE_LIMIT:
+            raise bad(name, _too_large(name, raw, secrets), raw)
+        if stored == 0:
+            raise bad(
+                name,
+                f"{name} is {_shown(raw, secrets)}, which is 0 at the "
+                f"{PRICE_DECIMALS} decimals stored",
+                raw,
+            )
         prices[name] = price
     if "volume" not in fields:
         raise bad("volume", "volume is missing")
@@ -165,7 +191,14 @@ def _parse_row(symbol: str, date_key: Any, values: Any, secrets: list[str]) -> R
     return day, open_, high, low, close, volume
 
 
+def _too_large(name: str, raw: Any, secrets: list[str]) -> str:
+    return (
+        f"{name} is {_shown(raw, secrets)}, too large to store "
+        f"(prices must be below {PRICE_LIMIT:,.0f})"
+    )
+
+
 def _shown(value: Any, secrets: list[str]) -> str:
     if isinstance(value, str):
-        return repr(redact(value, secrets)[:40])
+        return repr(redacted_excerpt(value, 40, secrets))
     return "null" if value is None else type(value).__name__

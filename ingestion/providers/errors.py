@@ -43,6 +43,13 @@ class ProviderUnavailable(ProviderError):
     code = "provider_unavailable"
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The fetch ran out of the time it was given (a synchronous request's deadline)."""
+
+    status = 504
+    code = "provider_timeout"
+
+
 class MalformedResponse(ProviderError):
     """An answer that is not the documented shape, or a row that is not a valid bar."""
 

@@ -128,7 +128,8 @@ def test_the_detail_page_activate_button_asks_then_activates(admin_client, model
     assert "Activate this model?" in confirm.content.decode()
     assert _active_versions() == [2]
 
-    done = admin_client.post(url, {"_form_submitted": "True"})
+    # The dialog posts through htmx, which follows HX-Redirect.
+    done = admin_client.post(url, {"_form_submitted": "True"}, HTTP_HX_REQUEST="true")
     assert done.headers["HX-Redirect"] == reverse(
         "admin:ml_trainedmodel_change", args=[model.pk]
     )

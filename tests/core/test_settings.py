@@ -76,15 +76,36 @@ def test_database_url_wins_and_the_default_is_sqlite():
     assert config["q"]["orm"] == "default"
 
 
-def test_the_redis_broker_is_a_setting():
+def test_the_queue_is_the_orm_broker_with_retry_above_timeout():
+    # R21: the broker acknowledges, re-delivers after retry > timeout, bounded attempts.
+    result = load_settings(
+        SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://u:p@pg.example:5432/stock",
+        DJANGO_Q_BROKER="orm",
+    )
+    assert result.returncode == 0, result.stderr
+    q = json.loads(result.stdout)["q"]
+    assert q["orm"] == "default"
+    assert q["broker_class"] == "core.queue_broker.HeartbeatORM"
+    assert "redis" not in q
+    assert q["retry"] > q["timeout"]
+    assert q["max_attempts"] >= 1
+    assert q["ack_failures"] is True
+    assert q["catch_up"] is False
+
+
+def test_the_redis_broker_is_refused_because_it_loses_tasks():
     result = load_settings(
         SECRET_KEY="x" * 50, DJANGO_Q_BROKER="redis", REDIS_URL="redis://cache:6379/2"
     )
-    q = json.loads(result.stdout)["q"]
-    assert q["redis"] == "redis://cache:6379/2"
-    assert "orm" not in q
-    assert q["retry"] > q["timeout"]
-    assert q["catch_up"] is False
+    assert result.returncode != 0
+    assert "DJANGO_Q_BROKER must be orm" in result.stderr
+
+
+def test_pdf_render_slots_cannot_be_configured_away():
+    result = load_settings(SECRET_KEY="x" * 50, REPORT_PDF_MAX_RENDERS="0")
+    assert result.returncode != 0
+    assert "REPORT_PDF_MAX_RENDERS must be at least 1" in result.stderr
 
 
 def test_a_missing_secret_key_stops_start_up():

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -121,7 +122,9 @@ def test_web_and_worker_start_after_the_migrations_and_healthy_services(
         assert depends["db"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
         environment = services[name]["environment"]
-        assert environment["DJANGO_Q_BROKER"] == "redis"
+        # The queue is PostgreSQL (the ORM broker); Redis is the shared cache only.
+        assert environment["DJANGO_Q_BROKER"] == "orm"
+        assert environment["CACHE_BACKEND"] == "redis"
         assert environment["DATABASE_URL"].startswith("postgres://")
         assert "@db:5432/" in environment["DATABASE_URL"]
         # .env reached the container (SECRET_KEY from .env.example in this copy).
@@ -173,7 +176,9 @@ def test_web_and_worker_share_one_configuration_and_it_is_documented():
     web, worker = env("web"), env("worker")
     assert {k: v for k, v in web.items() if not k.startswith("GUNICORN_")} == worker
     assert web["DEBUG"] == "false"
-    assert web["DJANGO_Q_BROKER"] == "redis"
+    assert web["DJANGO_Q_BROKER"] == "orm"
+    assert web["CACHE_BACKEND"] == "redis"
+    assert int(web["GUNICORN_THREADS"]) >= 2
     named = set(web) | set(worker) | SECRET_NAMES
     assert named - documented_variables() == set()
 
@@ -215,6 +220,8 @@ def test_gunicorn_takes_workers_and_threads_from_the_environment(monkeypatch):
     path = str(ROOT / "docker/gunicorn.conf.py")
     monkeypatch.delenv("GUNICORN_BIND", raising=False)
     monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS_JITTER", raising=False)
     monkeypatch.setenv("GUNICORN_WORKERS", "5")
     monkeypatch.setenv("GUNICORN_THREADS", "3")
     config = runpy.run_path(path)
@@ -223,9 +230,110 @@ def test_gunicorn_takes_workers_and_threads_from_the_environment(monkeypatch):
     monkeypatch.delenv("GUNICORN_WORKERS")
     monkeypatch.delenv("GUNICORN_THREADS")
     monkeypatch.setenv("PORT", "9000")
+    monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "200")
     config = runpy.run_path(path)
-    assert (config["workers"], config["threads"]) == (2, 1)
+    assert (config["workers"], config["threads"]) == (2, 4)
     assert config["bind"] == "0.0.0.0:9000"
+    assert (config["max_requests"], config["max_requests_jitter"]) == (200, 100)
+    monkeypatch.setenv("GUNICORN_MAX_REQUESTS_JITTER", "150")
+    assert runpy.run_path(path)["max_requests_jitter"] == 150
+
+
+def effective_gunicorn_config(**env: str) -> dict[str, str]:
+    """gunicorn's own resolution of docker/gunicorn.conf.py (--print-config, which
+    loads the preloaded app: production settings on a throwaway SQLite file)."""
+    app_env = {
+        "DJANGO_SETTINGS_MODULE": "core.settings",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "sqlite:///:memory:",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--print-config",
+            "--config",
+            "docker/gunicorn.conf.py",
+            "core.wsgi:application",
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **app_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = (line.partition("=") for line in result.stdout.splitlines())
+    return {name.strip(): value.strip() for name, sep, value in lines if sep}
+
+
+def test_gunicorn_threads_preloads_and_never_replaces_its_processes_in_step():
+    config = effective_gunicorn_config()
+    assert config["worker_class"] == "gthread"
+    assert int(config["threads"]) >= 2
+    # Preloaded: a replaced process forks from the master, ready within a second.
+    assert config["preload_app"] == "True"
+    assert config["on_starting"] == "<on_starting()>"
+    assert config["worker_exit"] == "<worker_exit()>"
+    max_requests = int(config["max_requests"])
+    assert max_requests > 0
+    # Each process ends after max_requests + 0..jitter: spread over half the range.
+    assert int(config["max_requests_jitter"]) >= max_requests // 2
+
+
+def test_every_way_of_starting_the_web_server_uses_the_gunicorn_config():
+    assert 'CMD ["gunicorn", "--config", "/app/docker/gunicorn.conf.py"' in dockerfile()
+    # ECS web and compose web run the image's command.
+    assert "command" not in container("web")
+    compose = (ROOT / "docker-compose.yml").read_text()
+    web = compose[compose.index("\n  web:\n") : compose.index("\n  worker:\n")]
+    assert "command:" not in web
+    smoke = (ROOT / "scripts/prod-smoke.sh").read_text()
+    assert 'gunicorn" --config docker/gunicorn.conf.py core.wsgi:application' in smoke
+
+
+def test_gunicorn_refuses_a_thread_count_pdf_reports_could_fill():
+    config = runpy.run_path(str(ROOT / "docker/gunicorn.conf.py"))
+
+    def server(threads: int) -> SimpleNamespace:
+        return SimpleNamespace(cfg=SimpleNamespace(threads=threads))
+
+    # The defaults: 1 render + 2 waiting per process.
+    for threads in (1, 2, 3):
+        with pytest.raises(RuntimeError, match=f"GUNICORN_THREADS={threads} leaves"):
+            config["on_starting"](server(threads))
+    config["on_starting"](server(4))  # and the URLconf is loaded, views and all
+
+
+def test_a_replaced_gunicorn_process_exits_at_once_with_its_status(tmp_path):
+    # worker_exit runs in the worker's `finally`, while SystemExit propagates.
+    program = f"""
+import atexit, runpy, sys
+hooks = runpy.run_path({str(ROOT / "docker/gunicorn.conf.py")!r})
+atexit.register(lambda: print("interpreter shutdown ran"))
+try:
+    sys.exit(3)
+finally:
+    hooks["worker_exit"](None, None)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "core.settings",
+            "SECRET_KEY": "x" * 50,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "interpreter shutdown ran" not in result.stdout
 
 
 @contextmanager
@@ -276,6 +384,58 @@ def test_the_web_health_check_asks_healthz_with_an_allowed_host():
     with serve(200, b"") as (port, _):
         pass  # the server is gone: connection refused
     assert healthcheck("web", PORT=str(port)).returncode == 1
+
+
+def test_the_worker_health_check_reads_the_heartbeat_age(tmp_path):
+    # The image names the file for the cluster and the check alike.
+    assert "DJANGO_Q_HEARTBEAT_FILE=/tmp/stockdesk-qcluster.heartbeat" in dockerfile()
+    beat = tmp_path / "qcluster.heartbeat"
+    assert healthcheck("worker").returncode == 1  # no file named
+    missing = healthcheck("worker", DJANGO_Q_HEARTBEAT_FILE=str(beat))
+    assert missing.returncode == 1 and "unhealthy" in missing.stderr
+    beat.touch()
+    assert healthcheck("worker", DJANGO_Q_HEARTBEAT_FILE=str(beat)).returncode == 0
+    old = beat.stat().st_mtime - 45
+    os.utime(beat, (old, old))
+    stale = healthcheck("worker", DJANGO_Q_HEARTBEAT_FILE=str(beat))
+    assert stale.returncode == 1 and "heartbeat is 45 s old" in stale.stderr
+    patient = healthcheck(
+        "worker", DJANGO_Q_HEARTBEAT_FILE=str(beat), DJANGO_Q_HEARTBEAT_MAX_AGE="60"
+    )
+    assert patient.returncode == 0
+
+
+def test_the_worker_health_check_loads_no_django(tmp_path):
+    beat = tmp_path / "qcluster.heartbeat"
+    beat.touch()
+    program = (
+        "import runpy, sys; "
+        f"check = runpy.run_path({str(ROOT / 'docker/healthcheck.py')!r}); "
+        "assert check['worker'](); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'django_q', 'core', 'urllib'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        env={"PATH": os.environ.get("PATH", ""), "DJANGO_Q_HEARTBEAT_FILE": str(beat)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_worker_stops_within_ecs_limits_and_hands_back_what_it_cannot_finish():
+    worker = container("worker")
+    # ECS waits at most 120 s after SIGTERM: the cluster finishes its running tasks
+    # meanwhile; a task still running then is killed, and the ORM broker hands it
+    # out again after DJANGO_Q_RETRY (docs/deploy.md, "Stopping a worker").
+    assert worker["stopTimeout"] == 120
+    assert worker["healthCheck"]["timeout"] <= 5
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "stop_grace_period: 120s" in compose
 
 
 def test_the_entry_point_adds_the_ecs_task_address_to_allowed_hosts():

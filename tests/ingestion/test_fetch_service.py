@@ -26,6 +26,9 @@ from tests.fakes.alphavantage import FakeResponse, generate_rows
 pytestmark = pytest.mark.django_db
 
 END = date(2024, 6, 7)
+# A re-fetch that really asks the provider again, not answered from the fetch that
+# just stored the symbol (prices_fetch reuses a fetch of the last minute).
+NO_REUSE = timedelta(0)
 
 
 def bar_snapshot(ticker: str) -> list[tuple]:
@@ -54,7 +57,7 @@ def test_fetching_the_same_data_again_inserts_nothing(provider_settings, fake_av
     prices_fetch(ticker="IBM")
     before = bar_snapshot("IBM")
 
-    again = prices_fetch(ticker="IBM")
+    again = prices_fetch(ticker="IBM", reuse_within=NO_REUSE)
 
     assert (again.inserted, again.updated) == (0, 0)
     assert bar_snapshot("IBM") == before
@@ -70,7 +73,7 @@ def test_a_provider_correction_updates_exactly_that_row(provider_settings, fake_
     rows[day_key] = {**rows[day_key], "5. volume": "123"}
     fake_av.set_series("CORR", rows)
 
-    result = prices_fetch(ticker="CORR")
+    result = prices_fetch(ticker="CORR", reuse_within=NO_REUSE)
 
     assert (result.inserted, result.updated) == (0, 1)
     after = {row[0]: row for row in bar_snapshot("CORR")}
@@ -181,7 +184,7 @@ def test_a_failed_refetch_keeps_the_bars_already_stored(provider_settings, fake_
     fake_av.script(FakeResponse.sample("information_burst_limit.json"))
 
     with pytest.raises(RateLimited):
-        prices_fetch(ticker="IBM")
+        prices_fetch(ticker="IBM", reuse_within=NO_REUSE)
 
     assert bar_snapshot("IBM") == before
 
@@ -206,11 +209,11 @@ def test_the_daily_budget_refuses_a_fetch_before_anything_is_sent(
     provider_settings.ALPHA_VANTAGE_PLAN = "free"
     provider_settings.ALPHA_VANTAGE_DAILY_LIMIT = 2
     prices_fetch(ticker="IBM")
-    prices_fetch(ticker="IBM")
+    prices_fetch(ticker="IBM", reuse_within=NO_REUSE)
     sent = len(fake_av.requests)
 
     with pytest.raises(RateLimited) as excinfo:
-        prices_fetch(ticker="IBM")
+        prices_fetch(ticker="IBM", reuse_within=NO_REUSE)
 
     assert len(fake_av.requests) == sent == 2
     assert excinfo.value.code == "daily_budget_exhausted"

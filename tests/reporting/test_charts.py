@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -48,3 +52,42 @@ def test_forecast_chart_shows_band_forecast_and_actuals():
     )
     for label in ("80 % band", "Forecast", "Actual", "Close"):
         assert f">{label}<" in svg
+
+
+def test_charts_drawn_by_many_threads_at_once_equal_those_drawn_one_by_one():
+    # gunicorn's gthread workers render reports on several threads of one process.
+    closes = (100 + np.sin(np.arange(200) / 9) * 10).tolist()
+    span = days(200)
+    draws = [
+        lambda: charts.price_chart(
+            span, closes, fast=5, slow=20, buys=[(span[30], closes[30])]
+        ),
+        lambda: charts.equity_chart(span, closes, closes[::-1]),
+        lambda: charts.forecast_chart(
+            span[:150],
+            closes[:150],
+            span[150:],
+            closes[150:],
+            closes[150:],
+            closes[150:],
+        ),
+    ]
+    alone = [draw() for draw in draws]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        drawn = [
+            (index, pool.submit(draws[index])) for _ in range(4) for index in range(3)
+        ]
+        assert all(future.result() == alone[index] for index, future in drawn)
+
+
+def test_the_charts_use_no_pyplot_global_state():
+    probe = "import sys, reporting.charts; print('matplotlib.pyplot' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(charts.__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
