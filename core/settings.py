@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
+
+from core.environment import (
+    database_from_env,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Real environment variables win over .env, so CI and containers can override it.
 load_dotenv(BASE_DIR / ".env", override=False)
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = env_str(name)
-    try:
-        return int(value) if value else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number, not {value!r}"
-        ) from exc
-
-
-def env_float(name: str, default: float) -> float:
-    value = env_str(name)
-    try:
-        return float(value) if value else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from exc
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -129,44 +104,7 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
-    """DATABASE_URL first, then the original brief's DATABASE_* variables, else SQLite."""
-    url = env_str("DATABASE_URL")
-    if url:
-        config = dj_database_url.parse(
-            url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
-        )
-    elif env_str("DATABASE_NAME") and env_str("DATABASE_HOST"):
-        config = {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": env_str("DATABASE_NAME"),
-            "USER": env_str("DATABASE_USER"),
-            "PASSWORD": env_str("DATABASE_PASSWORD"),
-            "HOST": env_str("DATABASE_HOST"),
-            "PORT": env_str("DATABASE_PORT", "5432"),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        }
-    else:
-        config = {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-        }
-    if config["ENGINE"] == "django.db.backends.sqlite3":
-        # The web process and the Django-Q2 worker share the file: WAL lets readers
-        # run beside a writer, IMMEDIATE takes the write lock up front so two
-        # writers queue on the busy timeout instead of failing with "locked".
-        config["OPTIONS"] = {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-        config["CONN_MAX_AGE"] = 0
-    elif config["ENGINE"] == "django.db.backends.postgresql":
-        config["CONN_HEALTH_CHECKS"] = True
-    return config
-
-
-DATABASES = {"default": _database()}
+DATABASES = {"default": database_from_env(sqlite_path=BASE_DIR / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -394,18 +332,6 @@ else:
 # per user and endpoint: "30/m" is 30 calls a minute ("N/s", "N/m", "N/h", "N/d").
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
-
-
-def env_rate(name: str, default: str) -> str:
-    """A django-ratelimit rate, checked at start-up rather than on the first call."""
-    import re
-
-    value = env_str(name) or default
-    if not re.fullmatch(r"[1-9]\d*/([1-9]\d*)?[smhd]", value):
-        raise ImproperlyConfigured(
-            f"{name} must look like 30/m (calls per s, m, h or d), not {value!r}"
-        )
-    return value
 
 
 RATELIMIT_WORK = env_rate("RATELIMIT_WORK", "30/m")

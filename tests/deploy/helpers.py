@@ -19,6 +19,10 @@ TASKS = {
 KEEP = {"PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
 
 
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
 def task_definition(kind: str) -> dict[str, Any]:
     return json.loads(TASKS[kind].read_text())
 
