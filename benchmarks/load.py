@@ -41,6 +41,7 @@ from benchmarks.load_client import (
     stored_bars,
 )
 from benchmarks.load_report import (
+    ENDPOINTS,
     TABLE_HEAD,
     BulkResult,
     PhaseResult,
@@ -84,6 +85,7 @@ WARMUP_S = 5.0  # unrecorded load first: every gunicorn worker imports and conne
 FETCH_WAIT_S = 120.0  # after phase 2, for bulk fetch jobs still unfinished
 SEED_BOUND_S = 600.0  # superuser, token, seed fetches, training
 ERRORS_SHOWN = 8
+SLICE_S = 10.0  # throughput over time, in slices this long
 
 
 # --- setting up ------------------------------------------------------------------
@@ -163,14 +165,24 @@ def bounded(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every CPU of the machine has spent busy since boot (/proc/stat)."""
+def machine_seconds() -> tuple[float, float]:
+    """(busy, waiting for I/O) CPU seconds of all the machine's CPUs since boot."""
     ticks = [
         int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     ]
-    idle = ticks[3] + ticks[4]  # idle, iowait
+    idle, iowait = ticks[3], ticks[4]
     # guest and guest_nice (fields 9 and 10) are already counted in user and nice.
-    return (sum(ticks[:8]) - idle) / CLOCK_TICKS
+    return (sum(ticks[:8]) - idle - iowait) / CLOCK_TICKS, iowait / CLOCK_TICKS
+
+
+def per_slice(phase: PhaseResult) -> str:
+    """Requests of the three endpoints that ended in each whole SLICE_S, per second."""
+    counts = [0] * max(1, int(phase.elapsed_s // SLICE_S))
+    for sample in phase.samples:
+        slot = int((sample.started + sample.latency_s - phase.started) // SLICE_S)
+        if sample.endpoint in ENDPOINTS and slot < len(counts):
+            counts[slot] += 1
+    return ", ".join(f"{n / SLICE_S:.0f}" for n in counts)
 
 
 def process_seconds() -> float:
@@ -181,14 +193,16 @@ def process_seconds() -> float:
 @contextlib.contextmanager
 def cpu_measured(stack: Stack, into: list[str], phase: str) -> Iterator[None]:
     """Append to `into` where the CPU time of the block went (cpu_line)."""
-    clock, busy, client = time.monotonic(), machine_busy_seconds(), process_seconds()
+    clock, client = time.monotonic(), process_seconds()
+    busy_before, iowait_before = machine_seconds()
     with CpuMeter(stack) as meter:
         yield
     spent = meter.seconds()
     spent["load client"] = process_seconds() - client
-    into.append(
-        cpu_line(phase, spent, machine_busy_seconds() - busy, time.monotonic() - clock)
-    )
+    busy, iowait = machine_seconds()
+    line = cpu_line(phase, spent, busy - busy_before, time.monotonic() - clock)
+    # Idle CPUs while requests queue: waiting on the disk (WAL, checkpoints) or locks.
+    into.append(f"{line}; idle waiting for I/O {iowait - iowait_before:.1f} s")
 
 
 @dataclass
@@ -202,6 +216,7 @@ class Run:
     connections: int
     rows: list[Row] = field(default_factory=list)
     cpu_lines: list[str] = field(default_factory=list)
+    slice_lines: list[str] = field(default_factory=list)
     bulk_results: list[BulkResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: int = 0
@@ -224,7 +239,9 @@ class Run:
         self.stack.check_running()
         self.count(phase)
         rows = summarise(f"1{tag}: endpoints alone", phase.samples, phase.elapsed_s)
+        self.slice_lines.append(f"phase 1{tag}: {per_slice(phase)}")
         print_rows(rows)
+        print(f"  req/s by {SLICE_S:.0f} s: {per_slice(phase)}")
         print(f"  cpu: {self.cpu_lines[-1]}", flush=True)
         self.rows += rows
 
@@ -275,7 +292,9 @@ class Run:
                     window,
                     endpoints=False,
                 )
+        self.slice_lines.append(f"phase 2{tag}: {per_slice(phase)}")
         print_rows(rows)
+        print(f"  req/s by {SLICE_S:.0f} s: {per_slice(phase)}")
         print(f"  cpu: {self.cpu_lines[-1]}")
         print(f"  bulk fetch: {bulk_summary(result)}", flush=True)
         self.rows += rows
@@ -456,6 +475,10 @@ def section_lines(
         "with this database's backends):",
         "",
         *(f"- {line}" for line in run.cpu_lines),
+        "",
+        f"Requests per second of the three endpoints, {SLICE_S:.0f} s at a time:",
+        "",
+        *(f"- {line}" for line in run.slice_lines),
         "",
         f"Errors: {run.errors}." + (" First ones:" if notes else ""),
     ]
