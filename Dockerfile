@@ -44,7 +44,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=core.settings \
     MPLCONFIGDIR=/var/cache/matplotlib \
     MEDIA_ROOT=/app/media \
-    DJANGO_Q_HEARTBEAT_FILE=/tmp/stockdesk-qcluster.heartbeat \
+    DJANGO_Q_HEARTBEAT_FILE=stockdesk-qcluster.heartbeat \
     PORT=8000
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv

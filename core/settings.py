@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -181,7 +183,11 @@ if Q_BROKER != "orm":
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # The cluster touches this file while it runs; the worker container's health check
 # reads its age without loading Django (docker/healthcheck.py). Empty: no file.
+# A relative name is taken inside the system's temporary directory, as the health
+# check takes it (both read the same variable).
 Q_HEARTBEAT_FILE = env_str("DJANGO_Q_HEARTBEAT_FILE")
+if Q_HEARTBEAT_FILE:
+    Q_HEARTBEAT_FILE = os.path.join(tempfile.gettempdir(), Q_HEARTBEAT_FILE)
 Q_CLUSTER = {
     "name": env_str("DJANGO_Q_NAME", "stockdesk"),
     "workers": env_int("DJANGO_Q_WORKERS", 2),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 
 
@@ -40,9 +41,11 @@ def web() -> bool:
 
 
 def worker() -> bool:
-    path = os.environ.get("DJANGO_Q_HEARTBEAT_FILE", "").strip()
-    if not path:
+    name = os.environ.get("DJANGO_Q_HEARTBEAT_FILE", "").strip()
+    if not name:
         raise RuntimeError("DJANGO_Q_HEARTBEAT_FILE is not set")
+    # Relative to the temporary directory, as core/settings.py resolves it.
+    path = os.path.join(tempfile.gettempdir(), name)
     max_age = float(os.environ.get("DJANGO_Q_HEARTBEAT_MAX_AGE", "").strip() or 30)
     # A missing file (the cluster never started) raises: unhealthy, with the reason.
     age = time.time() - os.stat(path).st_mtime

@@ -193,7 +193,7 @@ def test_the_web_health_check_asks_healthz_with_an_allowed_host():
 
 def test_the_worker_health_check_reads_the_heartbeat_age(tmp_path):
     # The image names the file for the cluster and the check alike.
-    assert "DJANGO_Q_HEARTBEAT_FILE=/tmp/stockdesk-qcluster.heartbeat" in dockerfile()
+    assert "DJANGO_Q_HEARTBEAT_FILE=stockdesk-qcluster.heartbeat" in dockerfile()
     beat = tmp_path / "qcluster.heartbeat"
     assert healthcheck("worker").returncode == 1  # no file named
     missing = healthcheck("worker", DJANGO_Q_HEARTBEAT_FILE=str(beat))
