@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from import_export import fields, resources, widgets
 
-from backtesting.models import BacktestRun, Trade
+from backtesting.models import BACKTEST_INPUTS, BacktestRun, Trade
 from core.errors import InvalidInput
 from core.market import BAR_COLUMNS, normalise_ticker
 from core.models import PriceBar, Symbol
@@ -94,16 +94,10 @@ class BacktestRunResource(resources.ModelResource):
 
     class Meta:
         model = BacktestRun
+        # What defined the run, then what it gave.
         fields = (
             "id",
-            "symbol",
-            "fast",
-            "slow",
-            "initial_investment",
-            "commission",
-            "start_date",
-            "end_date",
-            "bar_count",
+            *BACKTEST_INPUTS,
             "final_equity",
             "total_return_pct",
             "buy_hold_return_pct",

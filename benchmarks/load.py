@@ -17,10 +17,8 @@ import argparse
 import contextlib
 import math
 import os
-import resource
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -30,6 +28,7 @@ if not __package__:  # run as `python benchmarks/load.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from benchmarks.cpu_time import cpu_measured
 from benchmarks.load_client import (
     FASTS,
     REQUEST_TIMEOUT,
@@ -41,14 +40,14 @@ from benchmarks.load_client import (
     stored_bars,
 )
 from benchmarks.load_report import (
-    ENDPOINTS,
+    SLICE_S,
     TABLE_HEAD,
     BulkResult,
     PhaseResult,
     Row,
     bulk_summary,
-    cpu_line,
     describe,
+    per_slice,
     print_rows,
     summarise,
 )
@@ -59,9 +58,7 @@ from benchmarks.results import (
     machine_line,
 )
 from benchmarks.stack import (
-    CLOCK_TICKS,
     DEFAULT_POSTGRES_URL,
-    CpuMeter,
     Stack,
     StackError,
     StackOptions,
@@ -85,7 +82,6 @@ WARMUP_S = 5.0  # unrecorded load first: every gunicorn worker imports and conne
 FETCH_WAIT_S = 120.0  # after phase 2, for bulk fetch jobs still unfinished
 SEED_BOUND_S = 600.0  # superuser, token, seed fetches, training
 ERRORS_SHOWN = 8
-SLICE_S = 10.0  # throughput over time, in slices this long
 
 
 # --- setting up ------------------------------------------------------------------
@@ -163,46 +159,6 @@ def bounded(seconds: float) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def machine_seconds() -> tuple[float, float]:
-    """(busy, waiting for I/O) CPU seconds of all the machine's CPUs since boot."""
-    ticks = [
-        int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    ]
-    idle, iowait = ticks[3], ticks[4]
-    # guest and guest_nice (fields 9 and 10) are already counted in user and nice.
-    return (sum(ticks[:8]) - idle - iowait) / CLOCK_TICKS, iowait / CLOCK_TICKS
-
-
-def per_slice(phase: PhaseResult) -> str:
-    """Requests of the three endpoints that ended in each whole SLICE_S, per second."""
-    counts = [0] * max(1, int(phase.elapsed_s // SLICE_S))
-    for sample in phase.samples:
-        slot = int((sample.started + sample.latency_s - phase.started) // SLICE_S)
-        if sample.endpoint in ENDPOINTS and slot < len(counts):
-            counts[slot] += 1
-    return ", ".join(f"{n / SLICE_S:.0f}" for n in counts)
-
-
-def process_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-@contextlib.contextmanager
-def cpu_measured(stack: Stack, into: list[str], phase: str) -> Iterator[None]:
-    """Append to `into` where the CPU time of the block went (cpu_line)."""
-    clock, client = time.monotonic(), process_seconds()
-    busy_before, iowait_before = machine_seconds()
-    with CpuMeter(stack) as meter:
-        yield
-    spent = meter.seconds()
-    spent["load client"] = process_seconds() - client
-    busy, iowait = machine_seconds()
-    line = cpu_line(phase, spent, busy - busy_before, time.monotonic() - clock)
-    # Idle CPUs while requests queue: waiting on the disk (WAL, checkpoints) or locks.
-    into.append(f"{line}; idle waiting for I/O {iowait - iowait_before:.1f} s")
 
 
 @dataclass

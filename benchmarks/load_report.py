@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from benchmarks.results import format_seconds
 
 ENDPOINTS = ("backtest", "predict", "report")
+SLICE_S = 10.0  # throughput over time, in slices this long
 TABLE_HEAD = [
     "| phase | endpoint | requests | errors | req/s | p50 | p99 | max |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -148,3 +149,13 @@ def bulk_summary(result: BulkResult) -> str:
         f"{len(result.failed)} failed, {result.unfinished} unfinished{ended}; "
         f"{result.bars:,} bars stored"
     )
+
+
+def per_slice(phase: PhaseResult) -> str:
+    """Requests of the three endpoints that ended in each whole SLICE_S, per second."""
+    counts = [0] * max(1, int(phase.elapsed_s // SLICE_S))
+    for sample in phase.samples:
+        slot = int((sample.started + sample.latency_s - phase.started) // SLICE_S)
+        if sample.endpoint in ENDPOINTS and slot < len(counts):
+            counts[slot] += 1
+    return ", ".join(f"{n / SLICE_S:.0f}" for n in counts)

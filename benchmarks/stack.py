@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ API_KEY = "PREMIUM-LOAD-KEY"  # the fake's premium key prefix; not a secret
 COMMAND_TIMEOUT_S = 300  # one manage.py command (migrate, train_model ...)
 START_TIMEOUT_S = 60  # one server until it answers
 STOP_TIMEOUT_S = 15  # SIGTERM, then SIGKILL
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 
 
 class StackError(RuntimeError):
@@ -380,45 +378,6 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     # Children that outlived their parent (a Django-Q2 worker) are in the same group.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-
-
-class CpuMeter:
-    """CPU seconds each part of the stack uses inside `with CpuMeter(stack) as m:`.
-
-    /proc is read every SAMPLE_S in a thread, so a process that ends meanwhile (a
-    recycled gunicorn worker, a closed database connection) loses at most that much.
-    """
-
-    SAMPLE_S = 0.5
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self._baseline: dict[tuple[int, int], tuple[str, int]] = {}
-        self._last: dict[tuple[int, int], tuple[str, int]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> CpuMeter:
-        self._baseline = self.stack.cpu_ticks()
-        self._last = dict(self._baseline)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._last.update(self.stack.cpu_ticks())
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.SAMPLE_S):
-            self._last.update(self.stack.cpu_ticks())
-
-    def seconds(self) -> dict[str, float]:
-        used = dict.fromkeys([*self.stack.server_names(), "postgresql"], 0.0)
-        for key, (name, ticks) in self._last.items():
-            start = self._baseline.get(key, (name, 0))[1]
-            used[name] += (ticks - start) / CLOCK_TICKS
-        return used
 
 
 @contextlib.contextmanager
