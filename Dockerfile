@@ -10,7 +10,11 @@
 # Both read their configuration from the environment (.env.example lists every variable).
 
 # --- base: Python + WeasyPrint's system libraries + the unprivileged user -------------
-FROM python:3.12-slim AS base
+# Pinned by digest: the Debian release (12, bookworm) and the Python patch version
+# (.python-version) the tests run on in CI; the bare python:3.12-slim tag has moved to
+# Debian 13 since. tests/deploy/test_pipeline.py keeps this, .python-version and the
+# workflow's test container in step. To move on: change all three, then `make test`.
+FROM python:3.12.1-slim-bookworm@sha256:db7e9284d53f7b827c58a6239b9d2907c33250215823b1cdb7d1e983e70dafa5 AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

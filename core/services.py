@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +22,8 @@ from core.job_tasks import job_task_for
 from core.market import normalise_ticker
 from core.models import ApiToken, Job, PriceBar, Symbol
 from core.selectors import symbol_find
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "sdk_"  # noqa: S105 - a public marker, not a secret
 
@@ -199,12 +202,31 @@ def job_succeed(
     return job
 
 
+def _job_failed_log(*, job_id: int, kind: str, error_code: str) -> None:
+    """The `job_failed` event. A CloudWatch metric filter on the worker's logs,
+    { $.event = "job_failed" }, counts these lines for an alarm: the field names and
+    the value are a contract (docs/observability.md)."""
+    logger.warning(
+        "Job %s (%s) failed: %s",
+        job_id,
+        kind,
+        error_code,
+        extra={
+            "event": "job_failed",
+            "job_id": job_id,
+            "kind": kind,
+            "error_code": error_code,
+        },
+    )
+
+
 def job_fail(*, job: Job, message: str, code: str = "error") -> Job:
     job.status = Job.Status.FAILED
     job.finished_at = timezone.now()
     job.error = message
     job.error_code = code
     job.save(update_fields=["status", "finished_at", "error", "error_code"])
+    _job_failed_log(job_id=job.pk, kind=job.kind, error_code=code)
     return job
 
 
@@ -358,12 +380,18 @@ def jobs_sweep_stuck(*, running_for: timedelta, queued_for: timedelta) -> int:
         Q(status=Job.Status.RUNNING, started_at__lt=now - running_for)
         | Q(status=Job.Status.QUEUED, created_at__lt=now - queued_for)
     )
-    return stuck.update(
-        status=Job.Status.FAILED,
-        finished_at=now,
-        error_code="stuck",
-        error=(
-            "No result: the worker stopped before finishing, or no worker picked the "
-            "job up. Retry it from the Jobs page."
-        ),
-    )
+    # Locked while they are failed, so the events logged are for exactly these.
+    with transaction.atomic():
+        failed = list(stuck.select_for_update().values_list("pk", "kind"))
+        count = stuck.update(
+            status=Job.Status.FAILED,
+            finished_at=now,
+            error_code="stuck",
+            error=(
+                "No result: the worker stopped before finishing, or no worker picked "
+                "the job up. Retry it from the Jobs page."
+            ),
+        )
+    for job_id, kind in failed:
+        _job_failed_log(job_id=job_id, kind=kind, error_code="stuck")
+    return count

@@ -19,6 +19,8 @@ from core.environment import (
     env_rate,
     env_str,
 )
+from core.error_reporting import error_reporting_init
+from core.log_config import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so the id is set for the rest and even static files get their line.
+    "core.request_id.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,34 +247,31 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 
-# --- Logging: every handler strips the Alpha Vantage key, whatever logged it -------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "redact_secrets": {
-            "()": "core.redaction.RedactingFilter",
-            "secrets": [ALPHA_VANTAGE_API_KEY],
-        }
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # WeasyPrint narrates every rendering step at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+# --- Logging: one line per event, with the request id; every handler strips the ----
+# Alpha Vantage key, whatever logged it (core/log_config.py, docs/observability.md).
+# json (default): one JSON object a line, as CloudWatch's metric filters read them;
+# plain: text for a terminal (`make demo` writes LOG_FORMAT=plain into its .env).
+LOG_FORMAT = env_str("LOG_FORMAT", "json").lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
+LOGGING = logging_config(
+    log_format=LOG_FORMAT,
+    level=env_str("LOG_LEVEL", "INFO").upper(),
+    secrets=[ALPHA_VANTAGE_API_KEY],
+)
+LOGGING_CONFIG = "core.log_config.logging_configure"
+
+# --- Error reporting: Sentry, only when SENTRY_DSN is set (docs/observability.md) --
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1")
+error_reporting_init(
+    dsn=env_str("SENTRY_DSN"),
+    environment=env_str("SENTRY_ENVIRONMENT"),
+    release=env_str("SENTRY_RELEASE"),
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    secrets=[ALPHA_VANTAGE_API_KEY],
+)
 
 # --- Admin (django-unfold) -------------------------------------------------------
 UNFOLD = {

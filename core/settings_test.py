@@ -32,6 +32,8 @@ os.environ.setdefault("ALPHA_VANTAGE_API_KEY", "TESTKEY0123456789")
 os.environ.setdefault("ALPHA_VANTAGE_BASE_URL", "http://127.0.0.1:9/query")
 # A developer's REDIS_URL in .env must not put the tests' rate-limit counters there.
 os.environ.setdefault("CACHE_BACKEND", "locmem")
+# Nor may a developer's SENTRY_DSN get the suite's deliberate errors reported.
+os.environ["SENTRY_DSN"] = ""
 os.environ.setdefault("MEDIA_ROOT", str(TEST_DIR / "media"))
 os.environ.setdefault("STATIC_ROOT", str(TEST_DIR / "static"))
 

@@ -13,6 +13,7 @@ from django.db import connection, models
 from django_q.exceptions import TimeoutException
 
 from core.errors import StockDeskError
+from core.log_config import request_id_bound
 from core.models import Job, Symbol
 from core.services import job_fail, job_start, job_succeed, jobs_sweep_stuck
 
@@ -34,6 +35,13 @@ def run_job(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
     worker of the last attempt died, and runs it again (job_start counts and caps
     the attempts).
     """
+    # Every line logged while the Job runs names it, as a request's lines name the
+    # request (a Job run in a request, with DJANGO_Q_SYNC, gives the request's back).
+    with request_id_bound(f"job-{job_id}"):
+        return _job_run(job_id, work)
+
+
+def _job_run(job_id: int, work: Callable[[Job], JobOutcome]) -> dict[str, Any]:
     cluster: dict[str, Any] = settings.Q_CLUSTER
     job = job_start(job_id=job_id, max_attempts=cluster["max_attempts"])
     if job is None:

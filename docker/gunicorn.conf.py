@@ -17,6 +17,10 @@ compose, and by scripts/prod-smoke.sh.
 import os
 from typing import Any
 
+# gunicorn puts its working directory (the project) first on sys.path before it
+# reads this file.
+from core.log_config import logging_config
+
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
@@ -41,10 +45,18 @@ preload_app = True
 # replacement serves again within a second, so the processes are never all gone.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 2)
-# Logs to stdout/stderr (CloudWatch through the awslogs driver).
-accesslog = "-"
+# Logs to stderr (CloudWatch through the awslogs driver), one line per event in the
+# app's format (LOG_FORMAT, json by default) through the app's handler: gunicorn's
+# own lines too, from its first one on, before Django loads. No access log here: the
+# app writes one line per request, with its request id (core/request_id.py).
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logconfig_dict = logging_config(
+    log_format=os.environ.get("LOG_FORMAT", "").strip().lower() or "json",
+    level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
+    secrets=[os.environ.get("ALPHA_VANTAGE_API_KEY")],
+)
 # The load balancer is the only client; Django itself trusts X-Forwarded-Proto only
 # when USE_X_FORWARDED_PROTO=true.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "*")

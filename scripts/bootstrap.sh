@@ -8,9 +8,14 @@ want=${1:-runtime}
 req=requirements.txt
 [ "$want" = dev ] && req=requirements-dev.txt
 
+# The patch version the image and CI run (.python-version) comes first when present.
+pinned=$(cat .python-version)
+
 find_python() {
-  local candidate
-  for candidate in "${PYTHON:-}" python3.12 "$(command -v pyenv >/dev/null 2>&1 && pyenv root)"/versions/3.12*/bin/python3.12 \
+  local candidate pyenv_root=""
+  command -v pyenv >/dev/null 2>&1 && pyenv_root=$(pyenv root)
+  for candidate in "${PYTHON:-}" "$pyenv_root/versions/$pinned/bin/python3.12" \
+      "$HOME/.pyenv/versions/$pinned/bin/python3.12" python3.12 "$pyenv_root"/versions/3.12*/bin/python3.12 \
       "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do
     [ -n "$candidate" ] || continue
     if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
@@ -32,6 +37,10 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   rm -rf .venv
   "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
+  actual=$(.venv/bin/python -c 'import platform; print(platform.python_version())')
+  if [ "$actual" != "$pinned" ]; then
+    echo "Note: Python $actual here; the image and CI run $pinned (.python-version)." >&2
+  fi
 fi
 
 # Reinstall only when the requirement files changed since the last install.

@@ -9,9 +9,10 @@ PORT=${DEMO_PORT:-8000}
 
 if [ ! -f .env ]; then
   secret=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')
-  printf 'SECRET_KEY=%s\nDEBUG=true\nALLOWED_HOSTS=127.0.0.1,localhost\n' "$secret" > .env
+  # Plain log lines: the demo's logs are read in a terminal, not by CloudWatch.
+  printf 'SECRET_KEY=%s\nDEBUG=true\nALLOWED_HOSTS=127.0.0.1,localhost\nLOG_FORMAT=plain\n' "$secret" > .env
   chmod 600 .env
-  echo "Wrote a local .env (DEBUG on, new SECRET_KEY)."
+  echo "Wrote a local .env (DEBUG on, plain logs, new SECRET_KEY)."
 fi
 
 $PY manage.py migrate --noinput

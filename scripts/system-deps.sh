@@ -3,12 +3,23 @@
 # Usage: scripts/system-deps.sh runtime|test
 #   runtime: WeasyPrint's libraries and fonts (PDF reports)
 #   test:    runtime + poppler-utils (pdftoppm, for the report page checks)
-#            + chromium (the browser tests drive Debian's build; never `playwright install`)
+#            + a Chromium for the browser tests: one already there (STOCKDESK_CHROMIUM,
+#              or chromium, chromium-browser or google-chrome on PATH) or Debian's
+#              chromium package; never `playwright install`
 set -euo pipefail
 want=${1:-runtime}
 
+browser_present() {
+  [ -n "${STOCKDESK_CHROMIUM:-}" ] && [ -x "$STOCKDESK_CHROMIUM" ] && return 0
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+    command -v google-chrome >/dev/null 2>&1
+}
+
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
-[ "$want" = test ] && packages+=(poppler-utils chromium)
+if [ "$want" = test ]; then
+  packages+=(poppler-utils)
+  browser_present || packages+=(chromium)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

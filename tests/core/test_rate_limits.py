@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date
 from types import SimpleNamespace
@@ -17,7 +18,8 @@ from core.services import api_token_create
 from tests.concurrency import run_concurrently
 from tests.factories import make_bars, make_symbol, price_closes
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# CI's job container reaches its Redis service by name, not on 127.0.0.1.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -25,7 +26,12 @@ from tests.fakes.alphavantage import FakeAlphaVantage
 # Playwright's sync API runs an event loop in the test thread.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's build; never `playwright install`
+# Debian's build, or a browser already on the machine (STOCKDESK_CHROMIUM names it);
+# never `playwright install`. scripts/system-deps.sh looks for the same names.
+CHROMIUM = os.environ.get("STOCKDESK_CHROMIUM") or next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+    "/usr/bin/chromium",
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
