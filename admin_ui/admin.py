@@ -5,6 +5,7 @@ from django.contrib import admin
 from admin_ui import (  # noqa: F401
     access,
     backtests,
+    corporate_actions_admin,
     forecasts,
     jobs,
     prices,

@@ -86,6 +86,7 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
     list_display_links = ["id", "symbol"]
     list_filter = [
         "symbol",
+        "adjust",
         ("total_return_pct", RangeNumericFilter),
         ("created_at", RangeDateTimeFilter),
     ]
@@ -95,7 +96,7 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
     ordering = ["-created_at"]
     inlines = [TradeInline]
     fieldsets = [
-        (None, {"fields": ["symbol", "parameters", "period"]}),
+        (None, {"fields": ["symbol", "parameters", "prices", "period"]}),
         ("Results", {"fields": ["summary", "equity_chart"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
@@ -122,6 +123,16 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
             f"SMA {obj.fast} / {obj.slow}, initial {money(obj.initial_investment)}, "
             f"commission {float(obj.commission) * 100:.3f} % per side"
         )
+
+    @display(description="Prices")
+    def prices(self, obj: BacktestRun) -> str:
+        """The series the run read and the corporate actions it applied."""
+        actions = obj.adjustment.get("actions", [])
+        applied = "; ".join(
+            f"{a['kind']} {a['date']} ({a.get('factor') or a.get('amount')})"
+            for a in actions
+        )
+        return f"adjust={obj.adjust}: " + (applied or "no corporate action applied")
 
     @display(description="Metrics")
     def summary(self, obj: BacktestRun) -> SafeString:

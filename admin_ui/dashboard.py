@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from backtesting.selectors import latest_runs_ranked
+from core.data_quality import Problem, symbols_with_problems
 from core.formatting import signed_pct
 from core.models import Job, PriceBar, Symbol
 from core.selectors import job_counts_since, job_outcomes_by_day, stale_symbols
@@ -29,6 +30,24 @@ def _run_row(run: Any) -> dict[str, str]:
     }
 
 
+def _data_quality(with_problems: dict[int, list[Problem]]) -> dict[str, Any]:
+    """How many symbols have a data-quality problem, and the first few of them."""
+    shown = Symbol.objects.filter(pk__in=list(with_problems)).order_by("ticker")[:SHOWN]
+    return {
+        "count": len(with_problems),
+        "symbols": Symbol.objects.count(),
+        "rows": [
+            {
+                "label": symbol.ticker,
+                "note": ", ".join(p.label for p in with_problems[symbol.pk]),
+                "url": reverse("admin:core_symbol_change", args=[symbol.pk]),
+            }
+            for symbol in shown
+        ],
+        "url": f"{reverse('admin:core_symbol_changelist')}?data_quality=problems",
+    }
+
+
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(tz=UTC)
     today = datetime.combine(now.date(), datetime.min.time(), UTC)
@@ -42,6 +61,7 @@ def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[st
         status=Job.Status.FAILED, created_at__gte=now - timedelta(days=1)
     )[:SHOWN]
     stale = list(stale_symbols(older_than=STALE_AFTER, now=now)[:SHOWN])
+    with_problems = symbols_with_problems(now=now)
     jobs_url = reverse("admin:core_job_changelist")
     context.update(
         {
@@ -114,6 +134,7 @@ def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[st
                 for symbol in stale
             ],
             "waiting_for_budget": [symbol.ticker for symbol in plan.waiting],
+            "data_quality": _data_quality(with_problems),
         }
     )
     return context

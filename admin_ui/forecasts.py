@@ -26,10 +26,9 @@ from admin_ui.bases import Exports, KeptRecords, formatted_field
 from admin_ui.evaluation import WIDE, evaluation_table
 from admin_ui.forecast_resources import PredictionResource
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
-from core.models import PriceBar
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import Prediction, PredictionRun
-from ml.selectors import forecast_rows, realised_scores
+from ml.selectors import closes_before_forecast, forecast_rows, realised_scores
 
 # An en dash between the two ends of a price range.
 RANGE = " \u2013 "
@@ -50,11 +49,13 @@ def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any
     One label per day; a series is null where it has no value, so the forecast
     starts at the as-of close and actual closes after as-of appear as they arrive.
     """
-    history = list(
-        PriceBar.objects.filter(symbol=run.symbol_id, date__lte=run.as_of)
-        .order_by("-date")
-        .values_list("date", "close")[:HISTORY_BARS]
-    )[::-1]
+    history = closes_before_forecast(
+        run.symbol,
+        adjust=run.adjust,
+        as_of=run.as_of,
+        last_close=float(run.last_close),
+        count=HISTORY_BARS,
+    )
     last_close = float(run.last_close)
     gap = [None] * (len(history) - 1)
 
@@ -67,7 +68,7 @@ def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any
         "datasets": [
             {
                 "label": "Actual close",
-                "data": [float(close) for _, close in history]
+                "data": [close for _, close in history]
                 + [row["actual_close"] for row in rows],
                 "borderColor": ACTUAL_COLOUR,
                 # unfold's chart reads these to show the y axis and thin the dates.
@@ -112,7 +113,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
         "created_at",
     ]
     list_display_links = ["symbol", "as_of"]
-    list_filter = ["symbol", ("as_of", RangeDateFilter)]
+    list_filter = ["symbol", "adjust", ("as_of", RangeDateFilter)]
     list_filter_submit = True
     search_fields = ["symbol__ticker", "symbol__name"]
     list_select_related = ["symbol", "model"]
@@ -127,6 +128,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
                     "symbol",
                     "model_link",
                     "as_of",
+                    "adjust",
                     "last_close_figure",
                     "created_at",
                     "created_by",

@@ -14,12 +14,33 @@ from unfold.forms import AuthenticationForm, BaseDialogForm
 from unfold.widgets import (
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
     UnfoldAdminSingleDateWidget,
 )
 
 from backtesting.params import BacktestParams
+from core.adjustment import DEFAULT_ADJUST
 from core.errors import InvalidInput
 from core.models import Job, Symbol
+
+# The price series a backtest, forecast or report reads (core.adjustment's modes).
+ADJUST_CHOICES = [
+    ("splits", "Split-adjusted (default)"),
+    ("total", "Total return: splits and dividends"),
+    ("none", "As traded, not adjusted"),
+]
+
+
+def adjust_field() -> forms.ChoiceField:
+    # Not required, so a post without it (a form of an older page) reads the default.
+    return forms.ChoiceField(
+        label="Prices",
+        choices=ADJUST_CHOICES,
+        initial=DEFAULT_ADJUST,
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text="Which price series the work reads; stored with the result.",
+    )
 
 
 class BacktestActionForm(forms.Form):
@@ -61,6 +82,7 @@ class BacktestActionForm(forms.Form):
         widget=UnfoldAdminDecimalFieldWidget,
         help_text="Per side, as a fraction: 0.001 is 0.1 %.",
     )
+    adjust = adjust_field()
 
     def clean(self) -> dict:
         data = super().clean()
@@ -74,6 +96,7 @@ class BacktestActionForm(forms.Form):
                 start=data.get("start"),
                 end=data.get("end"),
                 commission=data.get("commission") or Decimal(0),
+                adjust=data.get("adjust") or DEFAULT_ADJUST,
             )
         except InvalidInput as exc:
             raise forms.ValidationError(exc.message) from exc
@@ -139,6 +162,15 @@ class SymbolDialogForm(ObjectDialogForm):
 
 class BacktestDialogForm(SymbolDialogForm, BacktestActionForm):
     """The symbol page's Backtest button: the bulk action's fields, for one symbol."""
+
+
+class AdjustedWorkDialogForm(SymbolDialogForm):
+    """The symbol page's Forecast and Report buttons: which price series to read."""
+
+    adjust = adjust_field()
+
+    def job_parameters(self) -> dict[str, str]:
+        return {"adjust": self.cleaned_data.get("adjust") or DEFAULT_ADJUST}
 
 
 class JobDialogForm(ObjectDialogForm):

@@ -6,11 +6,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
+from import_export.forms import ConfirmImportForm
 from import_export.tmp_storages import CacheStorage
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter, RangeNumericFilter
@@ -18,7 +20,7 @@ from unfold.contrib.import_export.forms import ImportForm
 from unfold.decorators import display
 
 from admin_ui.bases import Exports, RecordsOnly, formatted_field
-from admin_ui.resources import PriceBarResource
+from admin_ui.resources import PriceBarResource, PriceImportResult
 from core.formatting import money
 from core.models import PriceBar
 
@@ -44,6 +46,15 @@ class PriceImportForm(ImportForm):
         return upload
 
 
+class PriceConfirmImportForm(ConfirmImportForm):
+    """The preview's confirm form; a file with warnings needs the box ticked."""
+
+    accept_warnings = forms.BooleanField(
+        required=False,
+        label="I have checked the warnings; store these bars as they are.",
+    )
+
+
 class PriceImportStorage(CacheStorage):
     """Holds the file between preview and confirm in the cache, never on disk.
 
@@ -61,6 +72,9 @@ class PriceBarAdmin(
 
     resource_classes = [PriceBarResource]
     import_form_class = PriceImportForm
+    confirm_form_class = PriceConfirmImportForm
+    # Every problem and warning as one sentence, and the box to confirm warnings.
+    import_template_name = "admin_ui/price_import.html"
     tmp_storage_class = PriceImportStorage
     list_display = [
         "symbol",
@@ -98,3 +112,71 @@ class PriceBarAdmin(
         # An import writes bars as a fetch does: the same permission (DESIGN §11),
         # where django-import-export would let any staff member in.
         return request.user.has_perm("core.run_fetch")
+
+    def get_import_resource_kwargs(
+        self, request: HttpRequest, **kwargs: Any
+    ) -> dict[str, Any]:
+        resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
+        form = kwargs.get("form")
+        accepted = isinstance(form, PriceConfirmImportForm) and bool(
+            form.cleaned_data.get("accept_warnings")
+        )
+        return {**resource_kwargs, "warnings_accepted": accepted}
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        # A row that fails at the confirm step (its symbol deleted since the
+        # preview, ...) rolls the whole file back, as an error does: no partial file.
+        return {
+            **super().get_import_data_kwargs(**kwargs),
+            "rollback_on_validation_errors": True,
+        }
+
+    def process_result(
+        self, result: PriceImportResult, request: HttpRequest
+    ) -> HttpResponse:
+        # django-import-export reports success even when the confirm step rolled
+        # back; show what stopped it instead.
+        if result.has_errors() or result.has_validation_errors():
+            return self._import_page_with(result, request)
+        return super().process_result(result, request)
+
+    def add_success_message(
+        self, result: PriceImportResult, request: HttpRequest
+    ) -> None:
+        super().add_success_message(result, request)
+        if result.warnings:
+            count = len(result.warnings)
+            messages.warning(
+                request,
+                f"Stored with {count} confirmed warning{'s' if count > 1 else ''}.",
+            )
+
+    def _import_page_with(
+        self, result: PriceImportResult, request: HttpRequest
+    ) -> TemplateResponse:
+        """The import page, a fresh form and why the confirmed file stored nothing."""
+        form = self.get_import_form_class(request)(
+            self.get_import_formats(), self.get_import_resource_classes(request)
+        )
+        resources = [
+            resource_class()
+            for resource_class in self.get_import_resource_classes(request)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import",
+            "form": form,
+            "opts": self.model._meta,
+            "media": self.media + form.media,
+            "result": result,
+            "fields_list": [
+                (
+                    resource.get_display_name(),
+                    [field.column_name for field in resource.get_user_visible_fields()],
+                )
+                for resource in resources
+            ],
+            "import_error_display": self.import_error_display,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)

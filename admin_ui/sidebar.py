@@ -37,6 +37,11 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
                 _item(
                     "Price bars", "candlestick_chart", "admin:core_pricebar_changelist"
                 ),
+                _item(
+                    "Corporate actions",
+                    "call_split",
+                    "admin:core_corporateaction_changelist",
+                ),
             ],
         },
         {

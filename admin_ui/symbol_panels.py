@@ -1,4 +1,5 @@
-"""The symbol page's read-only panels: price chart, recent bars, backtests, forecasts, reports."""
+"""The symbol page's read-only panels: data quality, price chart, recent bars,
+backtests, forecasts, reports."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from unfold.decorators import display
 
+from admin_ui.symbol_quality import price_text
 from backtesting.params import BacktestParams
+from core.data_quality import symbol_data_quality
 from core.formatting import money, signed_pct
 from core.indicators import trailing_mean
-from core.models import Symbol
+from core.models import CorporateAction, PriceBar, Symbol
+from core.split_detection import ratio_words
 from ml.selectors import forecast_rows, realised_scores
 
 CHART_BARS = 250
@@ -23,6 +28,36 @@ SMA_FAST, SMA_SLOW = BacktestParams.DEFAULT_FAST, BacktestParams.DEFAULT_SLOW
 
 class SymbolPanels:
     """The tabs on a symbol's page; SymbolAdmin lists them in readonly_fields."""
+
+    @display(description="Data quality")
+    def data_quality(self, obj: Symbol) -> str:
+        if obj.pk is None:
+            return "Save the symbol and fetch its prices to see their quality."
+        block = symbol_data_quality(obj, now=timezone.now())
+        facts = block.facts
+        sources = PriceBar.Source
+        latest = block.latest_action
+        return render_to_string(
+            "admin_ui/data_quality.html",
+            {
+                "block": block,
+                "facts": facts,
+                "sources": [
+                    (dict(sources.choices).get(source, source), bars)
+                    for source, bars in sorted(block.bars_by_source.items())
+                ],
+                "latest_action": _action_words(latest) if latest else None,
+                "suspects": [
+                    {
+                        "day": s.day,
+                        "close_before": price_text(s.close_before),
+                        "open_on": price_text(s.open_on),
+                        "ratio": ratio_words(s.factor),
+                    }
+                    for s in block.suspects
+                ],
+            },
+        )
 
     @display(description="Close with SMA 50 and SMA 200")
     def price_chart(self, obj: Symbol) -> str:
@@ -172,3 +207,12 @@ def _table(headings: list[str], rows: list[tuple[str | None, list]], empty: str)
             "empty": empty,
         },
     )
+
+
+def _action_words(action: CorporateAction) -> str:
+    """'split 4-for-1 on 2024-05-15 (Confirmed by staff ...)' for the panel."""
+    if action.kind == CorporateAction.Kind.SPLIT and action.split_factor:
+        what = f"{ratio_words(action.split_factor)} split"
+    else:
+        what = f"dividend of {money(action.dividend_amount)} a share"
+    return f"{what} on {action.date.isoformat()} ({action.get_source_display()})"

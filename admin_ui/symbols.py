@@ -15,10 +15,16 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from admin_ui.bases import Exports, dialog_done, formatted_field
-from admin_ui.forms import BacktestActionForm, BacktestDialogForm, SymbolDialogForm
+from admin_ui.forms import (
+    AdjustedWorkDialogForm,
+    BacktestActionForm,
+    BacktestDialogForm,
+    SymbolDialogForm,
+)
 from admin_ui.permissions import run_permission
 from admin_ui.resources import SymbolResource
 from admin_ui.symbol_panels import SymbolPanels
+from admin_ui.symbol_quality import DataQualityFilter, SymbolDataQuality
 from core.errors import InvalidInput
 from core.formatting import money
 from core.market import normalise_ticker
@@ -41,7 +47,9 @@ class SymbolForm(forms.ModelForm):
 
 
 @admin.register(Symbol)
-class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
+class SymbolAdmin(
+    SymbolPanels, SymbolDataQuality, Exports, ModelAdmin, ExportActionModelAdmin
+):
     form = SymbolForm
     resource_classes = [SymbolResource]
     list_display = [
@@ -54,10 +62,11 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
         "last_bar",
         "last_fetched_at",
         "is_active",
+        "data_quality_badge",
     ]
     list_display_links = ["ticker", "name"]
     search_fields = ["ticker", "name"]
-    list_filter = ["is_active", "exchange", "currency"]
+    list_filter = ["is_active", "exchange", "currency", DataQualityFilter]
     list_filter_submit = True
     ordering = ["ticker"]
     actions = [
@@ -71,6 +80,7 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
         "coverage",
         "last_fetched_at",
         "created_at",
+        "data_quality",
         "price_chart",
         "recent_bars",
         "backtests",
@@ -80,6 +90,7 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
     fieldsets = [
         (None, {"fields": ["ticker", "name", "exchange", "currency", "is_active"]}),
         ("Data", {"fields": ["coverage", "last_fetched_at", "created_at"]}),
+        ("Data quality", {"fields": ["data_quality"]}),
         ("Price chart", {"classes": ["tab"], "fields": ["price_chart"]}),
         ("Recent bars", {"classes": ["tab"], "fields": ["recent_bars"]}),
         ("Backtests", {"classes": ["tab"], "fields": ["backtests"]}),
@@ -91,6 +102,7 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
         "detail_backtest",
         "detail_forecast",
         "detail_report",
+        "detail_confirm_split",
     ]
 
     # What each action and button needs (DESIGN §11): Viewers see and run none.
@@ -134,10 +146,7 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
         cov = symbol_coverage(obj)
         if not cov.bar_count:
             return "No bars yet: use the Fetch prices action on the list."
-        return (
-            f"{cov.bar_count:,} bars from {cov.first_date} to {cov.last_date}; "
-            f"{cov.missing_weekdays:,} weekdays without a bar (holidays included)"
-        )
+        return cov.summary()
 
     def save_model(
         self, request: HttpRequest, obj: Symbol, form: Any, change: bool
@@ -217,8 +226,11 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
         self, request: HttpRequest, form: SymbolDialogForm, kind: str
     ) -> HttpResponse:
         symbol = form.object
-        backtest = isinstance(form, BacktestDialogForm)
-        parameters = form.params.as_json() if backtest else None
+        parameters = None
+        if isinstance(form, BacktestDialogForm):
+            parameters = form.params.as_json()
+        elif isinstance(form, AdjustedWorkDialogForm):
+            parameters = form.job_parameters()
         self._queue(request, Symbol.objects.filter(pk=symbol.pk), kind, parameters)
         return dialog_done(
             request, reverse("admin:core_symbol_change", args=[symbol.pk])
@@ -274,12 +286,12 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
                 "One background job forecasts the next 30 trading days with the "
                 "symbol's active model (train one first)."
             ),
-            "form_class": SymbolDialogForm,
+            "form_class": AdjustedWorkDialogForm,
             "form_submit_text": "Queue forecast",
         },
     )
     def detail_forecast(
-        self, request: HttpRequest, form: SymbolDialogForm, object_id: str
+        self, request: HttpRequest, form: AdjustedWorkDialogForm, object_id: str
     ) -> HttpResponse:
         return self._detail(request, form, Job.Kind.PREDICT)
 
@@ -294,12 +306,12 @@ class SymbolAdmin(SymbolPanels, Exports, ModelAdmin, ExportActionModelAdmin):
                 "One background job builds the PDF of the latest backtest and "
                 "forecast and archives it under Reports."
             ),
-            "form_class": SymbolDialogForm,
+            "form_class": AdjustedWorkDialogForm,
             "form_submit_text": "Queue report",
         },
     )
     def detail_report(
-        self, request: HttpRequest, form: SymbolDialogForm, object_id: str
+        self, request: HttpRequest, form: AdjustedWorkDialogForm, object_id: str
     ) -> HttpResponse:
         return self._detail(request, form, Job.Kind.REPORT)
 

@@ -95,6 +95,7 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
                     "algorithm",
                     "feature_list",
                     "training_window",
+                    "adjust",
                     "train_rows_count",
                     "horizon_days",
                     "sklearn",

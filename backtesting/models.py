@@ -7,15 +7,19 @@ from django.db import models
 from django.db.models import Q
 
 from backtesting.params import BacktestParams
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.models import Symbol
 
-# What defines a run: the symbol, the parameters and the bars they were run on.
+# What defines a run: the symbol, the parameters, the price series (adjustment mode
+# and the corporate actions it applied) and the bars they were run on.
 BACKTEST_INPUTS = (
     "symbol",
     "fast",
     "slow",
     "initial_investment",
     "commission",
+    "adjust",
+    "actions_digest",
     "start_date",
     "end_date",
     "bar_count",
@@ -34,6 +38,17 @@ class BacktestRun(models.Model):
     commission = models.DecimalField(
         max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
     )
+    adjust = models.CharField(
+        max_length=10,
+        choices=[(mode, mode) for mode in ADJUST_MODES],
+        default=DEFAULT_ADJUST,
+        help_text="Price series: splits (split-adjusted), total (splits and "
+        "dividends) or none (as traded).",
+    )
+    # {"mode", "actions": [...]} as applied when the run was made (core.adjustment),
+    # and its sha256: a split recorded later makes the same request a new run.
+    adjustment = models.JSONField(default=dict)
+    actions_digest = models.CharField(max_length=64)
     start_date = models.DateField(help_text="First bar used.")
     end_date = models.DateField(help_text="Last bar used.")
     bar_count = models.PositiveIntegerField()
@@ -67,8 +82,9 @@ class BacktestRun(models.Model):
                 condition=Q(start_date__lte=models.F("end_date")),
                 name="backtest_range_valid",
             ),
-            # The same request on the same data (same bars used: first, last and
-            # count) is one stored run (DESIGN §10); backtest_run_create returns it.
+            # The same request on the same data (same adjustment, same bars used:
+            # first, last and count) is one stored run (DESIGN §10);
+            # backtest_run_create returns it.
             models.UniqueConstraint(
                 fields=[*BACKTEST_INPUTS],
                 name="backtest_inputs_unique",

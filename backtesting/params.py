@@ -6,11 +6,13 @@ from here, so they cannot drift apart. No Django import: the engine uses it too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.errors import InvalidInput
 
 
@@ -35,10 +37,13 @@ class BacktestParams:
     start: date | None = None
     end: date | None = None
     commission: Decimal = Decimal(0)
+    # Which price series the run reads (core.adjustment): split-adjusted by default.
+    adjust: str = DEFAULT_ADJUST
 
     def __post_init__(self) -> None:
         check_windows(self.fast, self.slow)
         check_commission(self.commission)
+        check_adjust(self.adjust)
         if self.start and self.end and self.start >= self.end:
             raise InvalidInput(
                 f"start ({self.start}) must be before end ({self.end}).",
@@ -54,6 +59,7 @@ class BacktestParams:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "commission": str(self.commission),
+            "adjust": self.adjust,
         }
 
     @classmethod
@@ -65,6 +71,8 @@ class BacktestParams:
             start=date.fromisoformat(data["start"]) if data.get("start") else None,
             end=date.fromisoformat(data["end"]) if data.get("end") else None,
             commission=Decimal(data.get("commission") or 0),
+            # Jobs queued before adjustment existed carry no mode: the default.
+            adjust=data.get("adjust") or DEFAULT_ADJUST,
         )
 
 
@@ -96,6 +104,26 @@ def check_commission(commission: Decimal) -> None:
             code="invalid_parameter",
             details={"parameter": "commission"},
         )
+
+
+def check_adjust(adjust: str) -> str:
+    """The one adjustment rule of backtests and reports: one of ADJUST_MODES."""
+    if adjust not in ADJUST_MODES:
+        modes = ", ".join(ADJUST_MODES)
+        raise InvalidInput(
+            f"adjust must be one of {modes}; got {str(adjust)[:20]!r}.",
+            code="invalid_parameter",
+            details={"parameter": "adjust"},
+        )
+    return adjust
+
+
+def parse_adjust(params: Mapping[str, str]) -> str:
+    """The `adjust` query parameter: absent or empty is the default, case ignored."""
+    raw = params.get("adjust")
+    if raw is None or not raw.strip():
+        return DEFAULT_ADJUST
+    return check_adjust(raw.strip().lower() if raw.isascii() else raw)
 
 
 DEFAULT_BACKTEST = BacktestParams(initial_investment=BacktestParams.DEFAULT_INVESTMENT)

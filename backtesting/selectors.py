@@ -8,12 +8,22 @@ from typing import Any
 from django.db.models import Max
 
 from backtesting.models import BacktestRun
+from core.data_quality import price_warnings
 from core.models import Symbol
 
 
-def latest_backtest(symbol: Symbol) -> BacktestRun | None:
-    return (
-        BacktestRun.objects.filter(symbol=symbol).order_by("-created_at", "-id").first()
+def latest_backtest(symbol: Symbol, *, adjust: str | None = None) -> BacktestRun | None:
+    """The symbol's newest run, of that adjustment mode when one is given."""
+    runs = BacktestRun.objects.filter(symbol=symbol)
+    if adjust is not None:
+        runs = runs.filter(adjust=adjust)
+    return runs.order_by("-created_at", "-id").first()
+
+
+def backtest_warnings(run: BacktestRun) -> list[str]:
+    """What the prices of the run's range call for, in words (core.data_quality)."""
+    return price_warnings(
+        run.symbol, start=run.start_date, end=run.end_date, adjust=run.adjust
     )
 
 
@@ -52,6 +62,8 @@ def backtest_to_dict(
             "end": run.end_date.isoformat(),
             "bars": run.bar_count,
         },
+        "adjustment": run.adjustment,
+        "warnings": backtest_warnings(run),
         "metrics": run.metrics,
         "trades": [
             {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +13,14 @@ from django.db import IntegrityError, transaction
 from backtesting.engine import BacktestResult, NotEnoughBars, bars_needed, run_backtest
 from backtesting.models import BacktestRun, Trade
 from backtesting.params import BacktestParams
-from core.errors import NotEnoughData, NotFound
-from core.selectors import bars_frame, symbol_get
+from core.errors import Conflict, NotEnoughData, NotFound
+from core.models import Symbol
+from core.selectors import AdjustedBars, bars_adjusted, symbol_get
 from core.services import Requester, author_or_none
 
 _CENTS = Decimal("0.01")
+# Trade prices are stored with the 4 decimals of a bar; adjusted prices have more.
+_PRICE_STEP = Decimal("0.0001")
 
 
 def _curve(result: BacktestResult) -> dict[str, Any]:
@@ -34,16 +39,44 @@ def _money(value: float) -> Decimal:
     return Decimal(repr(value)).quantize(_CENTS)
 
 
+def _price(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(_PRICE_STEP)
+
+
+def _actions_digest(block: dict[str, Any]) -> str:
+    """sha256 of the applied actions of an adjustment block, written canonically."""
+    text = json.dumps(block["actions"], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _adjusted_bars(symbol: Symbol, params: BacktestParams) -> AdjustedBars:
+    ticker = symbol.ticker
+    try:
+        return bars_adjusted(
+            symbol, adjust=params.adjust, start=params.start, end=params.end
+        )
+    except ValueError as exc:
+        # core.adjustment refuses a dividend at or above the close before it.
+        raise Conflict(
+            f"{ticker}'s recorded dividends cannot adjust its prices: {exc}.",
+            code="bad_corporate_action",
+            details={"symbol": ticker, "adjust": params.adjust},
+        ) from exc
+
+
 def backtest_run_create(
     *, ticker: str, params: BacktestParams, user: Requester = None
 ) -> BacktestRun:
-    """Run the SMA crossover on the stored bars of ticker and store the run.
+    """Run the SMA crossover on the stored bars of ticker, adjusted by params.adjust
+    (core.selectors.bars_adjusted), and store the run.
 
-    The same parameters on the same bars (first, last and count) give the run already
-    stored, whoever asked first (its created_by stays theirs), not a copy (DESIGN §10).
+    The same parameters on the same bars (first, last and count) with the same
+    adjustment (mode and actions applied) give the run already stored, whoever asked
+    first (its created_by stays theirs), not a copy (DESIGN §10).
     """
     symbol = symbol_get(ticker)
-    bars = bars_frame(symbol, start=params.start, end=params.end)
+    adjusted = _adjusted_bars(symbol, params)
+    bars = adjusted.frame
     if bars.empty:
         raise NotFound(
             f"{ticker} has no price bars in the requested range.",
@@ -57,6 +90,8 @@ def backtest_run_create(
         "slow": params.slow,
         "initial_investment": params.initial_investment,
         "commission": params.commission,
+        "adjust": params.adjust,
+        "actions_digest": _actions_digest(adjusted.block()),
         "start_date": bars["date"].iloc[0],
         "end_date": bars["date"].iloc[-1],
         "bar_count": len(bars),
@@ -79,7 +114,9 @@ def backtest_run_create(
             details={"needed": exc.needed, "available": exc.available},
         ) from exc
     try:
-        run = _run_store(inputs=inputs, result=result, user=user)
+        run = _run_store(
+            inputs=inputs, adjustment=adjusted.block(), result=result, user=user
+        )
     except IntegrityError:
         # The same run was stored by another request since the look-up above.
         stored = BacktestRun.objects.filter(**inputs).first()
@@ -91,11 +128,16 @@ def backtest_run_create(
 
 @transaction.atomic
 def _run_store(
-    *, inputs: dict[str, Any], result: BacktestResult, user: Requester
+    *,
+    inputs: dict[str, Any],
+    adjustment: dict[str, Any],
+    result: BacktestResult,
+    user: Requester,
 ) -> BacktestRun:
     metrics = result.metrics
     run = BacktestRun.objects.create(
         **inputs,
+        adjustment=adjustment,
         final_equity=_money(metrics.final_equity),
         total_return_pct=metrics.total_return_pct,
         buy_hold_return_pct=metrics.buy_hold_return_pct,
@@ -110,9 +152,9 @@ def _run_store(
             run=run,
             number=number,
             entry_date=trade.entry_date,
-            entry_price=Decimal(repr(trade.entry_price)),
+            entry_price=_price(trade.entry_price),
             exit_date=trade.exit_date,
-            exit_price=Decimal(repr(trade.exit_price)),
+            exit_price=_price(trade.exit_price),
             shares=trade.shares,
             pnl=_money(trade.pnl),
             return_pct=trade.return_pct,

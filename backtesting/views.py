@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest, JsonResponse, QueryDict
 
-from backtesting.params import BacktestParams
+from backtesting.params import BacktestParams, parse_adjust
 from backtesting.selectors import backtest_to_dict
 from backtesting.services import backtest_run_create
 from core.api.auth import api_endpoint
@@ -51,6 +51,7 @@ def backtest(
             maximum=BacktestParams.MAX_COMMISSION,
             decimals=BacktestParams.COMMISSION_DECIMALS,
         ),
+        adjust=parse_adjust(query),
     )
     include = {
         part.strip() for part in query.get("include", "").split(",") if part.strip()

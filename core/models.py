@@ -29,6 +29,10 @@ class Symbol(models.Model):
         default=True, help_text="On the watchlist: refreshed by the nightly schedule."
     )
     last_fetched_at = models.DateTimeField(null=True, blank=True)
+    # When the provider's splits and dividends were last asked for (at most once a day)
+    # and whether it answered: without them, jumps like a split are only suspected.
+    actions_fetched_at = models.DateTimeField(null=True, blank=True)
+    actions_available = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,6 +93,75 @@ class PriceBar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol_id} {self.date}"
+
+
+class CorporateAction(models.Model):
+    """A split or a cash dividend of a symbol (DESIGN §10).
+
+    The stored bars stay as traded; adjusted series are computed at read time from
+    the bars and these rows (core.adjustment).
+    """
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", "Split"
+        DIVIDEND = "dividend", "Dividend"
+
+    class Source(models.TextChoices):
+        ALPHA_VANTAGE = "alpha_vantage", "Alpha Vantage"
+        SAMPLE = "sample", "Sample data (offline)"
+        IMPORT = "import", "File import"
+        CONFIRMED = "confirmed", "Confirmed by staff (suspected split)"
+
+    symbol = models.ForeignKey(
+        Symbol, on_delete=models.CASCADE, related_name="corporate_actions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # A split's effective date (the first session at the new price) or a dividend's
+    # ex-date (the first session without it).
+    date = models.DateField()
+    # New shares per old share: 4 is a 4-for-1 split, 0.1 a 1-for-10 reverse split.
+    split_factor = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    # Cash per share, as paid.
+    dividend_amount = models.DecimalField(
+        max_digits=14, decimal_places=6, null=True, blank=True
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symbol", "date", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "kind", "date"],
+                name="corporateaction_symbol_kind_date",
+                violation_error_message=(
+                    "This symbol already has an action of this kind on this date."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="split", split_factor__gt=0, dividend_amount__isnull=True)
+                    | Q(
+                        kind="dividend",
+                        dividend_amount__gt=0,
+                        split_factor__isnull=True,
+                    )
+                ),
+                name="corporateaction_value_matches_kind",
+                violation_error_message=(
+                    "A split needs a factor above zero and no amount; a dividend an "
+                    "amount above zero and no factor."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        value = (
+            self.split_factor if self.kind == self.Kind.SPLIT else self.dividend_amount
+        )
+        return f"{self.symbol_id} {self.kind} {self.date} {value}"
 
 
 class Job(models.Model):

@@ -7,15 +7,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 
+from core.adjustment import (
+    DEFAULT_ADJUST,
+    NONE,
+    TOTAL,
+    Action,
+    Applied,
+    adjustment_block,
+)
+from core.adjustment import adjust as adjust_frame
 from core.errors import NotFound, UnknownSymbol
 from core.market import BAR_COLUMNS
-from core.models import Job, PriceBar, Symbol
+from core.models import CorporateAction, Job, PriceBar, Symbol
+from core.sessions import session_coverage
 
 # --- Symbols and their bars ----------------------------------------------------------
 
@@ -58,6 +67,74 @@ def bars_frame(
     return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))
 
 
+@dataclass(frozen=True)
+class AdjustedBars:
+    """Bars as the work reads them, and what was done to them (core.adjustment)."""
+
+    frame: pd.DataFrame
+    mode: str
+    applied: list[Applied]
+
+    def block(self) -> dict[str, Any]:
+        return adjustment_block(self.mode, self.applied)
+
+
+def corporate_actions(symbol: Symbol) -> list[Action]:
+    """The symbol's recorded splits and dividends, oldest first."""
+    rows = CorporateAction.objects.filter(symbol=symbol).order_by("date", "kind")
+    return [
+        Action(
+            kind=row.kind,
+            day=row.date,
+            # The table's check constraint guarantees the value that goes with the kind.
+            value=(row.split_factor if row.kind == "split" else row.dividend_amount)
+            or Decimal(0),
+        )
+        for row in rows.only("kind", "date", "split_factor", "dividend_amount")
+    ]
+
+
+def bars_adjusted(
+    symbol: Symbol,
+    *,
+    adjust: str = DEFAULT_ADJUST,
+    start: date | None = None,
+    end: date | None = None,
+) -> AdjustedBars:
+    """The symbol's bars in [start, end], adjusted by `adjust` (splits by default)."""
+    frame = bars_frame(symbol, start=start, end=end)
+    if adjust == NONE or frame.empty:
+        return AdjustedBars(frame, adjust, [])
+    actions = corporate_actions(symbol)
+    last_day = frame["date"].iloc[-1]
+    later_dividends = [
+        a.day for a in actions if a.kind == "dividend" and a.day > last_day
+    ]
+    closes_before = _closes_before(symbol, later_dividends) if adjust == TOTAL else None
+    adjusted, applied = adjust_frame(
+        frame, actions, adjust, closes_before=closes_before
+    )
+    return AdjustedBars(adjusted, adjust, applied)
+
+
+def _closes_before(symbol: Symbol, days: list[date]) -> dict[date, Decimal]:
+    """For each day, the as-traded close of the last stored bar before it."""
+    if not days:
+        return {}
+    rows = list(
+        PriceBar.objects.filter(symbol=symbol, date__lt=max(days))
+        .filter(date__gte=min(days) - timedelta(days=14))
+        .order_by("date")
+        .values_list("date", "close")
+    )
+    found: dict[date, Decimal] = {}
+    for day in days:
+        before = [close for bar_day, close in rows if bar_day < day]
+        if before:
+            found[day] = before[-1]
+    return found
+
+
 def bars_stored_range(symbol: Symbol | None) -> tuple[date | None, date | None]:
     """First and last stored day of a symbol (None, None without bars)."""
     if symbol is None:
@@ -82,29 +159,82 @@ def bar_sources(symbol: Symbol) -> list[str]:
     )
 
 
+# Dates a coverage line lists before "and N more": enough to start a backfill from.
+COVERAGE_DATES_SHOWN = 10
+
+
 @dataclass(frozen=True)
 class Coverage:
+    """A symbol's stored bars counted against NYSE sessions (core.sessions), not
+    weekdays: Thanksgiving is no gap, and a bar on a Saturday is flagged, not lost."""
+
     first_date: date | None
     last_date: date | None
     bar_count: int
-    missing_weekdays: int
+    # Sessions from the range's first to its last day, and how many of them have a bar.
+    expected_sessions: int
+    covered_sessions: int
+    missing_sessions: int
+    # Oldest first, at most COVERAGE_DATES_SHOWN of them.
+    missing_dates: tuple[date, ...]
+    # Stored bars on days the exchange was closed: kept as stored, for staff to check.
+    closed_day_bars: int
+    closed_day_dates: tuple[date, ...]
+
+    def summary(self) -> str:
+        """The coverage in one line, as the admin shows it."""
+        if not self.bar_count:
+            return "No bars yet."
+        line = (
+            f"{self.bar_count:,} bars from {self.first_date} to {self.last_date}; "
+            f"{self.covered_sessions:,} of {self.expected_sessions:,} NYSE sessions "
+            f"covered, {self.missing_sessions:,} missing"
+        )
+        if self.missing_sessions:
+            line += f" ({_dates_shown(self.missing_dates, self.missing_sessions)})"
+        if self.closed_day_bars:
+            line += (
+                f"; {self.closed_day_bars:,} bar{'s' if self.closed_day_bars > 1 else ''}"
+                " on days the exchange was closed, kept: "
+                f"{_dates_shown(self.closed_day_dates, self.closed_day_bars)}"
+            )
+        return line
 
 
-def symbol_coverage(symbol: Symbol) -> Coverage:
-    """First and last stored day, bar count, and weekdays between them with no bar.
+def _dates_shown(days: tuple[date, ...], total: int) -> str:
+    shown = ", ".join(day.isoformat() for day in days)
+    return shown + (f" and {total - len(days):,} more" if total > len(days) else "")
 
-    Exchange holidays count as missing weekdays; the figure is a hint for
-    backfilling, not an exact count of lost sessions.
+
+def symbol_coverage(
+    symbol: Symbol, *, start: date | None = None, end: date | None = None
+) -> Coverage:
+    """The symbol's bars in [start, end] against the NYSE sessions of that range.
+
+    Without start or end the range runs from the first to the last stored bar.
     """
-    dates = list(
-        PriceBar.objects.filter(symbol=symbol)
-        .order_by("date")
-        .values_list("date", flat=True)
+    bars = PriceBar.objects.filter(symbol=symbol)
+    if start is not None:
+        bars = bars.filter(date__gte=start)
+    if end is not None:
+        bars = bars.filter(date__lte=end)
+    dates = list(bars.order_by("date").values_list("date", flat=True))
+    first = start or (dates[0] if dates else None)
+    last = end or (dates[-1] if dates else None)
+    if first is None or last is None:
+        return Coverage(None, None, 0, 0, 0, 0, (), 0, ())
+    counted = session_coverage(dates, start=first, end=last)
+    return Coverage(
+        first_date=dates[0] if dates else None,
+        last_date=dates[-1] if dates else None,
+        bar_count=len(dates),
+        expected_sessions=counted.expected,
+        covered_sessions=counted.covered,
+        missing_sessions=len(counted.missing),
+        missing_dates=counted.missing[:COVERAGE_DATES_SHOWN],
+        closed_day_bars=len(counted.closed),
+        closed_day_dates=counted.closed[:COVERAGE_DATES_SHOWN],
     )
-    if not dates:
-        return Coverage(None, None, 0, 0)
-    weekdays = int(np.busday_count(dates[0], dates[-1])) + 1
-    return Coverage(dates[0], dates[-1], len(dates), max(0, weekdays - len(dates)))
 
 
 # --- Jobs ----------------------------------------------------------------------------

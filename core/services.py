@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
@@ -18,10 +19,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from core.adjustment import Action
 from core.job_tasks import job_task_for
 from core.market import normalise_ticker
-from core.models import ApiToken, Job, PriceBar, Symbol
+from core.models import ApiToken, CorporateAction, Job, PriceBar, Symbol
 from core.selectors import symbol_find
+from core.sessions import final_daily_bars
 
 logger = logging.getLogger(__name__)
 
@@ -315,17 +318,24 @@ def _bar_values(row: Any) -> tuple[Decimal, Decimal, Decimal, Decimal, int]:
 
 
 def prices_upsert(
-    *, symbol: Symbol, bars: pd.DataFrame, source: str
+    *,
+    symbol: Symbol,
+    bars: pd.DataFrame,
+    source: str,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
     """Insert new days and update changed ones; returns (inserted, updated).
 
     The one way bars are written, by fetches and file imports alike. Prices are
     rounded to the 4 stored decimals first. Unchanged days are not written at all,
     so a re-fetch of the same data costs one read and reports 0 inserted, 0 updated.
-    The write is INSERT ... ON CONFLICT DO UPDATE, so a bar that appeared meanwhile
+    Bars of sessions not closed at `now` (default: the current time) are not stored
+    (core.sessions.final_daily_bars): today's bar before the close is intraday. The
+    write is INSERT ... ON CONFLICT DO UPDATE, so a bar that appeared meanwhile
     is updated instead of failing; the table's CHECK constraints refuse bad bars
     (IntegrityError, which the caller turns into its own message).
     """
+    bars, _ = final_daily_bars(bars, now or timezone.now())
     if bars.empty:
         return 0, 0
     existing = {
@@ -395,3 +405,170 @@ def jobs_sweep_stuck(*, running_for: timedelta, queued_for: timedelta) -> int:
     for job_id, kind in failed:
         _job_failed_log(job_id=job_id, kind=kind, error_code="stuck")
     return count
+
+
+# --- Corporate actions ---------------------------------------------------------------
+
+
+_ACTION_STEP = Decimal("0.000001")
+# Sources whose rows a provider's answer does not overwrite: what staff recorded.
+_STAFF_SOURCES = frozenset(
+    {CorporateAction.Source.IMPORT, CorporateAction.Source.CONFIRMED}
+)
+
+
+def _action_values(action: Action) -> tuple[Decimal | None, Decimal | None]:
+    """(split_factor, dividend_amount) at the 6 stored decimals."""
+    value = Decimal(action.value).quantize(_ACTION_STEP, rounding=ROUND_HALF_EVEN)
+    if action.kind == CorporateAction.Kind.SPLIT:
+        return value, None
+    return None, value
+
+
+@dataclass(frozen=True)
+class ActionsWritten:
+    inserted: int
+    updated: int
+    # Rows staff recorded (import, confirmed) that the answer would have changed.
+    kept: int
+
+
+def corporate_actions_upsert(
+    *,
+    symbol: Symbol,
+    actions: Iterable[Action],
+    source: str,
+    keep_staff_rows: bool = False,
+) -> ActionsWritten:
+    """Insert new splits and dividends and update changed ones, keyed on (symbol,
+    kind, date): the value and source given replace the stored ones.
+
+    Fetches (keep_staff_rows=True) leave a row staff imported or confirmed as it
+    is; a file import is staff's word and replaces any. An unchanged action is not
+    written, and actions no longer listed stay stored. The table's check constraint
+    refuses a value that does not fit its kind (IntegrityError, which the caller
+    turns into its own message).
+    """
+    wanted = {(action.kind, action.day): _action_values(action) for action in actions}
+    if not wanted:
+        return ActionsWritten(0, 0, 0)
+    existing = {
+        (row.kind, row.date): ((row.split_factor, row.dividend_amount), row.source)
+        for row in CorporateAction.objects.filter(
+            symbol=symbol, date__in={day for _, day in wanted}
+        )
+    }
+    to_write: list[CorporateAction] = []
+    inserted = updated = kept = 0
+    for (kind, day), values in sorted(wanted.items(), key=lambda item: item[0][1]):
+        before = existing.get((kind, day))
+        if before is None:
+            inserted += 1
+        elif before == (values, source):
+            continue
+        elif keep_staff_rows and before[1] in _STAFF_SOURCES:
+            kept += before[0] != values
+            continue
+        else:
+            updated += 1
+        factor, amount = values
+        to_write.append(
+            CorporateAction(
+                symbol=symbol,
+                kind=kind,
+                date=day,
+                split_factor=factor,
+                dividend_amount=amount,
+                source=source,
+            )
+        )
+    CorporateAction.objects.bulk_create(
+        to_write,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["symbol", "kind", "date"],
+        update_fields=["split_factor", "dividend_amount", "source"],
+    )
+    return ActionsWritten(inserted, updated, kept)
+
+
+def symbol_mark_actions_fetched(
+    *, symbol: Symbol, available: bool, at: datetime | None = None
+) -> Symbol:
+    """Record that the provider was asked for the symbol's actions, and whether it
+    answered (False: they are missing, so jumps like a split are only suspected)."""
+    symbol.actions_fetched_at = at or timezone.now()
+    symbol.actions_available = available
+    symbol.save(update_fields=["actions_fetched_at", "actions_available"])
+    return symbol
+
+
+@transaction.atomic
+def corporate_actions_store(
+    *, symbol: Symbol, actions: Iterable[Action], source: str
+) -> ActionsWritten:
+    """A provider's answer in one transaction: its actions upserted (staff's rows
+    kept), and the symbol marked as asked now, with its actions available."""
+    written = corporate_actions_upsert(
+        symbol=symbol, actions=actions, source=source, keep_staff_rows=True
+    )
+    symbol_mark_actions_fetched(symbol=symbol, available=True)
+    return written
+
+
+# --- Suspected splits, confirmed by staff ---------------------------------------------
+
+# CorporateAction.split_factor's six decimals: 1/3 is stored as 0.333333.
+_SPLIT_FACTOR_STEP = Decimal("0.000001")
+
+
+def suspected_split_confirm(
+    *, symbol: Symbol, day: date, user: Requester = None
+) -> CorporateAction:
+    """Record the suspected split of `symbol` on `day` as a split staff confirmed.
+
+    The factor stored is the one detected (core.split_detection), read again now, so
+    what is recorded is the jump the prices show, not a number typed in a form. A day
+    with no suspected split left (confirmed meanwhile, or the bars changed) is a
+    Conflict, and nothing is stored.
+    """
+    # Imported here rather than at the top: this module is shared by several writers
+    # and only appended to.
+    from core.data_quality import symbol_suspected_splits
+    from core.errors import Conflict
+
+    suspect = next((s for s in symbol_suspected_splits(symbol) if s.day == day), None)
+    if suspect is None:
+        raise Conflict(
+            f"{symbol.ticker} has no suspected split on {day.isoformat()} to confirm: "
+            "it was confirmed or recorded meanwhile, or the prices changed.",
+            code="no_suspected_split",
+            details={"symbol": symbol.ticker, "date": day.isoformat()},
+        )
+    try:
+        with transaction.atomic():
+            action = CorporateAction.objects.create(
+                symbol=symbol,
+                kind=CorporateAction.Kind.SPLIT,
+                date=day,
+                split_factor=suspect.factor.quantize(_SPLIT_FACTOR_STEP),
+                source=CorporateAction.Source.CONFIRMED,
+            )
+    except IntegrityError:
+        # Another request recorded a split of that day between the read and the write.
+        raise Conflict(
+            f"{symbol.ticker} already has a split recorded on {day.isoformat()}.",
+            code="split_already_recorded",
+            details={"symbol": symbol.ticker, "date": day.isoformat()},
+        ) from None
+    logger.info(
+        "suspected split confirmed",
+        extra={
+            "event": "split_confirmed",
+            "symbol": symbol.ticker,
+            "date": day.isoformat(),
+            "split_factor": str(action.split_factor),
+            "user_id": getattr(author_or_none(user), "pk", None),
+        },
+    )
+    return action

@@ -1,4 +1,5 @@
-"""Shared reads of ingestion: provider usage today and the watchlist refresh plan."""
+"""Shared reads of ingestion: provider usage today, the watchlist refresh plan and
+the fetches still waiting for a provider call."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import F, Q, Sum
 
-from core.models import Symbol
+from core.models import Job, Symbol
 from ingestion.models import ProviderDailyUsage
 
 
@@ -48,6 +49,18 @@ def watchlist_refresh_plan(*, now: datetime | None = None) -> RefreshPlan:
     used, limit = provider_calls_today()
     left = max(0, limit - used)
     return RefreshPlan(to_fetch=due[:left], waiting=due[left:], calls_left=left)
+
+
+def fetches_waiting(*, other_than: str) -> int:
+    """Fetch Jobs queued or running for tickers other than `other_than`: each still
+    needs at least one provider call today (its prices)."""
+    return (
+        Job.objects.filter(
+            kind=Job.Kind.FETCH, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        )
+        .exclude(ticker=other_than)
+        .count()
+    )
 
 
 def uses_metered_provider() -> bool:

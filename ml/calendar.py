@@ -1,30 +1,22 @@
-"""US exchange trading days (NYSE calendar from exchange_calendars); no Django."""
+"""The trading days a forecast's horizon runs over, from core.sessions' NYSE calendar."""
 
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
-import exchange_calendars
 import pandas as pd
 
-CALENDAR = "XNYS"
-
-
-@lru_cache(maxsize=1)
-def _calendar() -> exchange_calendars.ExchangeCalendar:
-    # Building the calendar takes a tenth of a second: once per process.
-    return exchange_calendars.get_calendar(CALENDAR)
+from core.sessions import calendar
 
 
 def next_sessions(after: date, count: int) -> list[date]:
     """The `count` NYSE trading days after `after` (weekends and holidays skipped)."""
-    calendar = _calendar()
+    cal = calendar()
     start = pd.Timestamp(after)
-    if start < calendar.first_session:
-        start = calendar.first_session
-    first = calendar.date_to_session(start, direction="next")
+    if start < cal.first_session:
+        start = cal.first_session
+    first = cal.date_to_session(start, direction="next")
     if first == pd.Timestamp(after):
-        first = calendar.next_session(first)
-    sessions = calendar.sessions_window(first, count)
+        first = cal.next_session(first)
+    sessions = cal.sessions_window(first, count)
     return [session.date() for session in sessions]

@@ -6,7 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.models import Symbol
+
+ADJUST_CHOICES = [(mode, mode) for mode in ADJUST_MODES]
+ADJUST_HELP = (
+    "Price series: splits (split-adjusted), total (splits and dividends) or none "
+    "(as traded)."
+)
 
 
 class TrainedModel(models.Model):
@@ -23,6 +30,15 @@ class TrainedModel(models.Model):
     train_start = models.DateField()
     train_end = models.DateField()
     train_rows = models.PositiveIntegerField()
+    # The series the model was fitted on: the mode and the actions it applied
+    # ({"mode", "actions"} of core.adjustment).
+    adjust = models.CharField(
+        max_length=10,
+        choices=ADJUST_CHOICES,
+        default=DEFAULT_ADJUST,
+        help_text=ADJUST_HELP,
+    )
+    adjustment = models.JSONField(default=dict)
     sklearn_version = models.CharField(max_length=20)
     artifact = models.BinaryField()
     sha256 = models.CharField(max_length=64)
@@ -59,6 +75,16 @@ class PredictionRun(models.Model):
     )
     as_of = models.DateField(help_text="The last bar the forecast saw.")
     last_close = models.DecimalField(max_digits=14, decimal_places=4)
+    # The series the forecast ran on, the actions applied and their sha256: a split
+    # recorded later makes the same request a new forecast.
+    adjust = models.CharField(
+        max_length=10,
+        choices=ADJUST_CHOICES,
+        default=DEFAULT_ADJUST,
+        help_text=ADJUST_HELP,
+    )
+    adjustment = models.JSONField(default=dict)
+    actions_digest = models.CharField(max_length=64)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -70,8 +96,8 @@ class PredictionRun(models.Model):
         verbose_name = "forecast"
         constraints = [
             models.UniqueConstraint(
-                fields=["symbol", "model", "as_of"],
-                name="one_forecast_per_model_and_day",
+                fields=["symbol", "model", "as_of", "adjust", "actions_digest"],
+                name="one_forecast_per_model_day_and_series",
             )
         ]
 

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.adjustment import NONE
+from core.data_quality import price_warnings
 from core.models import Symbol
-from core.selectors import closes_on
+from core.selectors import bars_adjusted, bars_frame, closes_on
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import PredictionRun, TrainedModel
 
 BEATS = "beats the naive forecast"
 DOES_NOT_BEAT = "does not beat the naive forecast"
+SERIES_WORDS = {
+    "splits": "split-adjusted prices",
+    "total": "total-return prices",
+    "none": "as-traded prices",
+}
+_PRICE_STEP = Decimal("0.0001")
 
 
 def active_model(symbol: Symbol) -> TrainedModel | None:
     return TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
 
 
-def latest_forecast(symbol: Symbol) -> PredictionRun | None:
-    return PredictionRun.objects.filter(symbol=symbol).order_by("-as_of", "-id").first()
+def latest_forecast(
+    symbol: Symbol, *, adjust: str | None = None
+) -> PredictionRun | None:
+    """The symbol's newest forecast, of that adjustment mode when one is given."""
+    runs = PredictionRun.objects.filter(symbol=symbol)
+    if adjust is not None:
+        runs = runs.filter(adjust=adjust)
+    return runs.order_by("-as_of", "-id").first()
 
 
 def model_summary(model: TrainedModel) -> dict[str, Any]:
@@ -35,6 +50,7 @@ def model_summary(model: TrainedModel) -> dict[str, Any]:
         },
         "sklearn_version": model.sklearn_version,
         "is_active": model.is_active,
+        "adjustment": model.adjustment,
     }
 
 
@@ -63,10 +79,59 @@ def evaluation_summary(model: TrainedModel) -> dict[str, Any]:
     }
 
 
+def _actual_closes(run: PredictionRun, days: list[date]) -> dict[date, Decimal]:
+    """The stored close of each day that has a bar, in the forecast's own price basis.
+
+    A split (or, for adjust=total, a dividend) after as-of changes the as-traded
+    price level; each close is the forecast's last close times the adjusted series'
+    move since as-of, so predicted and actual stay comparable.
+    """
+    raw = closes_on(run.symbol_id, days)
+    if run.adjust == NONE or not raw:
+        return raw
+    try:
+        later = bars_adjusted(
+            run.symbol, adjust=run.adjust, start=run.as_of, end=max(raw)
+        )
+    except ValueError:
+        return raw
+    bars = later.frame
+    if not later.applied or bars.empty or bars["date"].iloc[0] != run.as_of:
+        return raw
+    scale = run.last_close / Decimal(bars["close"].iloc[0])
+    return {
+        day: (Decimal(close) * scale).quantize(_PRICE_STEP)
+        for day, close in zip(bars["date"], bars["close"], strict=True)
+        if day in raw
+    }
+
+
+def closes_before_forecast(
+    symbol: Symbol, *, adjust: str, as_of: date, last_close: float, count: int
+) -> list[tuple[date, float]]:
+    """The last `count` closes up to as_of in a forecast's price basis, to draw
+    before it: its last close times the adjusted series' move to as-of, so a split
+    inside the history does not show as a jump beside the forecast."""
+    # Enough calendar days for `count` sessions; earlier actions do not change the
+    # moves inside the window.
+    start = as_of - timedelta(days=count * 2 + 10)
+    try:
+        adjusted = bars_adjusted(symbol, adjust=adjust, start=start, end=as_of)
+        bars, applied = adjusted.frame, adjusted.applied
+    except ValueError:
+        bars, applied = bars_frame(symbol, start=start, end=as_of), []
+    bars = bars.tail(count)
+    closes = [float(close) for close in bars["close"]]
+    if applied and closes and bars["date"].iloc[-1] == as_of:
+        scale = float(last_close) / closes[-1]
+        closes = [close * scale for close in closes]
+    return list(zip(bars["date"], closes, strict=True))
+
+
 def forecast_rows(run: PredictionRun) -> list[dict[str, Any]]:
     """Each predicted day, with the actual close and the error once that bar exists."""
     predictions = list(run.predictions.order_by("step"))
-    actuals = closes_on(run.symbol_id, [p.date for p in predictions])
+    actuals = _actual_closes(run, [p.date for p in predictions])
     rows = []
     for prediction in predictions:
         actual: Decimal | None = actuals.get(prediction.date)
@@ -101,6 +166,21 @@ def realised_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def forecast_warnings(run: PredictionRun) -> list[str]:
+    """What the prices the forecast read call for, in words (core.data_quality), and
+    a model fitted on another series than the forecast's."""
+    warnings = price_warnings(run.symbol, start=None, end=run.as_of, adjust=run.adjust)
+    model = run.model
+    trained_on = model.adjustment.get("actions", [])
+    if model.adjust != run.adjust and (trained_on or run.adjustment.get("actions")):
+        warnings.append(
+            f"Model v{model.version} was trained on {SERIES_WORDS[model.adjust]} "
+            f"(adjust={model.adjust}); this forecast reads "
+            f"{SERIES_WORDS[run.adjust]} (adjust={run.adjust})."
+        )
+    return warnings
+
+
 def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
     rows = forecast_rows(run)
     return {
@@ -110,6 +190,8 @@ def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
         "as_of": run.as_of.isoformat(),
         "last_close": float(run.last_close),
         "created_at": run.created_at.isoformat(),
+        "adjustment": run.adjustment,
+        "warnings": forecast_warnings(run),
         "predictions": rows,
         "realised": realised_scores(rows),
         "evaluation": evaluation_summary(run.model),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -12,9 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from sklearn.pipeline import Pipeline
 
-from core.errors import Conflict, NotEnoughData, NotFound, StockDeskError
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
+from core.errors import Conflict, InvalidInput, NotEnoughData, NotFound, StockDeskError
 from core.models import Symbol
-from core.selectors import bars_frame, symbol_get
+from core.selectors import AdjustedBars, bars_adjusted, symbol_get
 from core.services import Requester, author_or_none
 from ml.calendar import next_sessions
 from ml.features import FEATURE_NAMES, LOOKBACK
@@ -39,20 +42,61 @@ class ModelUnusable(StockDeskError):
     code = "model_unusable"
 
 
-def _closes(symbol: Symbol) -> tuple[np.ndarray, list]:
-    bars = bars_frame(symbol)
-    if bars.empty:
+def check_adjust(adjust: str) -> str:
+    """The adjustment rule of models and forecasts: one of ADJUST_MODES (the same
+    rule and words as backtesting.params.check_adjust, which ml may not import)."""
+    if adjust not in ADJUST_MODES:
+        modes = ", ".join(ADJUST_MODES)
+        raise InvalidInput(
+            f"adjust must be one of {modes}; got {str(adjust)[:20]!r}.",
+            code="invalid_parameter",
+            details={"parameter": "adjust"},
+        )
+    return adjust
+
+
+def _series(symbol: Symbol, adjust: str) -> AdjustedBars:
+    """Every stored bar of the symbol, adjusted by `adjust` (core.selectors)."""
+    check_adjust(adjust)
+    try:
+        adjusted = bars_adjusted(symbol, adjust=adjust)
+    except ValueError as exc:
+        # core.adjustment refuses a dividend at or above the close before it.
+        raise Conflict(
+            f"{symbol.ticker}'s recorded dividends cannot adjust its prices: {exc}.",
+            code="bad_corporate_action",
+            details={"symbol": symbol.ticker, "adjust": adjust},
+        ) from exc
+    if adjusted.frame.empty:
         raise NotFound(f"{symbol.ticker} has no price bars.", code="no_data")
+    return adjusted
+
+
+def _closes(adjusted: AdjustedBars) -> tuple[np.ndarray, list]:
+    bars = adjusted.frame
     return bars["close"].to_numpy(dtype=np.float64), list(bars["date"])
+
+
+def _actions_digest(block: dict[str, Any]) -> str:
+    """sha256 of the applied actions of an adjustment block, written canonically.
+
+    The same rule as backtesting.services (ml may not import it: the same floor).
+    """
+    text = json.dumps(block["actions"], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- Training and the registry -------------------------------------------------------
 
 
-def model_train(*, ticker: str, user: Requester = None) -> TrainedModel:
-    """Fit and evaluate a model on the symbol's stored closes; it becomes the active one."""
+def model_train(
+    *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
+) -> TrainedModel:
+    """Fit and evaluate a model on the symbol's stored closes, adjusted by `adjust`
+    (split-adjusted by default); it becomes the active one."""
     symbol = symbol_get(ticker)
-    closes, dates = _closes(symbol)
+    series = _series(symbol, adjust)
+    closes, dates = _closes(series)
     if len(closes) < MIN_HISTORY:
         raise NotEnoughData(
             f"{ticker} has {len(closes)} daily bars; training and evaluating a model "
@@ -78,6 +122,8 @@ def model_train(*, ticker: str, user: Requester = None) -> TrainedModel:
             train_start=dates[0],
             train_end=dates[-1],
             train_rows=len(closes) - LOOKBACK - HORIZON,
+            adjust=adjust,
+            adjustment=series.block(),
             sklearn_version=sklearn.__version__,
             artifact=artifact,
             sha256=hashlib.sha256(artifact).hexdigest(),
@@ -142,15 +188,19 @@ def _price(value: float) -> Decimal:
 
 
 def forecast_create(
-    *, ticker: str, user: Requester = None
+    *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
 ) -> tuple[PredictionRun, bool]:
-    """Forecast the next 30 trading days with the symbol's active model.
+    """Forecast the next 30 trading days with the symbol's active model, from its
+    closes adjusted by `adjust` (split-adjusted by default).
 
-    A forecast for the same symbol, model and as-of day already stored is returned
-    as it is (False): forecasts are never recomputed or edited.
+    A forecast for the same symbol, model, as-of day and series (mode and actions
+    applied) already stored is returned as it is (False): forecasts are never
+    recomputed or edited.
     """
     symbol = symbol_get(ticker)
-    closes, dates = _closes(symbol)
+    series = _series(symbol, adjust)
+    closes, dates = _closes(series)
+    block = series.block()
     model = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
     if model is None:
         raise Conflict(
@@ -159,10 +209,16 @@ def forecast_create(
             "Symbols → Train model.",
             code="no_active_model",
         )
+    # The fields of the model's unique constraint.
+    identity = {
+        "symbol": symbol,
+        "model": model,
+        "as_of": dates[-1],
+        "adjust": adjust,
+        "actions_digest": _actions_digest(block),
+    }
     as_of = dates[-1]
-    existing = PredictionRun.objects.filter(
-        symbol=symbol, model=model, as_of=as_of
-    ).first()
+    existing = PredictionRun.objects.filter(**identity).first()
     if existing is not None:
         return existing, False
     try:
@@ -177,9 +233,8 @@ def forecast_create(
     try:
         with transaction.atomic():
             run = PredictionRun.objects.create(
-                symbol=symbol,
-                model=model,
-                as_of=as_of,
+                **identity,
+                adjustment=block,
                 last_close=_price(float(closes[-1])),
                 created_by=author_or_none(user),
             )
@@ -196,5 +251,5 @@ def forecast_create(
             )
     except IntegrityError:
         # Another request stored the same forecast a moment ago: use that one.
-        return PredictionRun.objects.get(symbol=symbol, model=model, as_of=as_of), False
+        return PredictionRun.objects.get(**identity), False
     return run, True

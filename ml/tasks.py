@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.adjustment import DEFAULT_ADJUST
 from core.models import Job
 from core.tasks import JobOutcome, run_job
 from ml.services import forecast_create, model_train
 
 
+def _adjust(job: Job) -> str:
+    # Jobs queued before adjustment existed, and the admin's bulk actions, name none.
+    return str(job.parameters.get("adjust") or DEFAULT_ADJUST)
+
+
 def _train(job: Job) -> JobOutcome:
-    model = model_train(ticker=job.ticker, user=job.created_by)
+    model = model_train(ticker=job.ticker, adjust=_adjust(job), user=job.created_by)
     return JobOutcome(
         result={"model": model.pk, "version": model.version},
         produced=model,
@@ -19,7 +25,9 @@ def _train(job: Job) -> JobOutcome:
 
 
 def _forecast(job: Job) -> JobOutcome:
-    run, created = forecast_create(ticker=job.ticker, user=job.created_by)
+    run, created = forecast_create(
+        ticker=job.ticker, adjust=_adjust(job), user=job.created_by
+    )
     return JobOutcome(
         result={"forecast": run.pk, "as_of": run.as_of.isoformat(), "new": created},
         produced=run,

@@ -10,20 +10,23 @@ import numpy as np
 from backtesting.metrics import compute_metrics
 from backtesting.models import BacktestRun
 from backtesting.selectors import backtest_to_dict
+from core.data_quality import symbol_data_quality
 from core.formatting import NONE, money, money_range, number, plain_pct, signed_pct
 from core.models import Symbol
 from core.selectors import bar_sources, symbol_coverage
 from ml.models import PredictionRun
 from ml.selectors import forecast_to_dict
+from reporting.adjustment_text import adjustment_section
 
 REPORT_VERSION = 1
 MAX_TRADES_SHOWN = 20
 DISCLAIMER = (
-    "Hypothetical results. The backtest trades a simple moving-average rule on raw "
-    "(as-traded, not split-adjusted) daily prices, fills at the next day's open, and ignores "
-    "slippage and taxes. The forecast is a statistical model of daily prices, which behave "
-    "much like a random walk; it is shown beside the naive last-close forecast so its real "
-    "skill can be judged. Nothing here is investment advice."
+    "Hypothetical results. The backtest trades a simple moving-average rule on daily "
+    "prices adjusted as stated under Data and method, fills at the next day's open, "
+    "and ignores slippage and taxes. The forecast is a statistical model of daily "
+    "prices, which behave much like a random walk; it is shown beside the naive "
+    "last-close forecast so its real skill can be judged. Nothing here is investment "
+    "advice."
 )
 SOURCE_NAMES = {
     "alpha_vantage": "Alpha Vantage daily prices (as traded)",
@@ -93,7 +96,11 @@ def _backtest_section(run: BacktestRun | None, note: str) -> dict[str, Any]:
     return {
         "available": True,
         "note": note,
-        "run": {key: data[key] for key in ("id", "created_at", "parameters", "data")},
+        "run": {
+            key: data[key]
+            for key in ("id", "created_at", "parameters", "data", "adjustment")
+        },
+        "warnings": data["warnings"],
         "parameters_display": {
             "initial_investment": money(float(params["initial_investment"])),
             "commission": plain_pct(params["commission"] * 100, 3),
@@ -157,6 +164,8 @@ def build_report(
     backtest_note: str,
     forecast: PredictionRun | None,
     forecast_note: str,
+    adjustment: dict[str, Any],
+    warnings: list[str],
     generated_at: datetime,
 ) -> dict[str, Any]:
     coverage = symbol_coverage(symbol)
@@ -174,10 +183,16 @@ def build_report(
             "first_date": _iso(coverage.first_date),
             "prices_as_of": _iso(coverage.last_date),
             "bars": coverage.bar_count,
-            "missing_weekdays": coverage.missing_weekdays,
+            "missing_sessions": coverage.missing_sessions,
+            "closed_day_bars": coverage.closed_day_bars,
         },
         "backtest": _backtest_section(backtest, backtest_note),
         "forecast": _forecast_section(forecast, forecast_note),
+        # The price series of the whole report (core.adjustment) and its warnings.
+        "adjustment": adjustment_section(adjustment),
+        "warnings": warnings,
+        # What staff see on the symbol's admin page (core.data_quality).
+        "data_quality": symbol_data_quality(symbol, now=generated_at).as_dict(),
         "disclaimer": DISCLAIMER,
     }
 

@@ -137,7 +137,7 @@ def price_chart(
 ) -> str:
     """Close with its fast and slow SMAs, and the fills as buy/sell markers."""
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 2.5))
+        figure = Figure(figsize=(WIDTH_IN, 2.3))
         axis = figure.subplots()
         days = _days(dates)
         axis.plot(days, closes, color="#111827", linewidth=0.9, label="Close")
@@ -169,7 +169,7 @@ def equity_chart(
     drawdown_pct = (curve / peaks - 1.0) * 100.0
     days = _days(dates)
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 3.0))
+        figure = Figure(figsize=(WIDTH_IN, 2.7))
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
         top.plot(days, curve, color=STRATEGY, linewidth=1.1, label="Strategy")
         top.plot(days, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
@@ -196,7 +196,7 @@ def forecast_chart(
 ) -> str:
     """Recent closes, then the forecast with its band and the actual closes so far."""
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 2.6))
+        figure = Figure(figsize=(WIDTH_IN, 2.2))
         axis = figure.subplots()
         axis.plot(
             _days(history_dates),

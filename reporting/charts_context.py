@@ -6,8 +6,12 @@ import base64
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
+from core.adjustment import NONE
 from core.models import Symbol
-from core.selectors import bars_frame
+from core.selectors import bars_adjusted, bars_frame
+from ml.selectors import closes_before_forecast
 from reporting import charts
 
 HISTORY_BARS = 120
@@ -15,6 +19,30 @@ HISTORY_BARS = 120
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def _adjusted(
+    symbol: Symbol, mode: str, *, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
+    """The bars of the report's price series; as traded if its dividends cannot
+    adjust them (the report's warnings say so)."""
+    try:
+        return bars_adjusted(symbol, adjust=mode, start=start, end=end).frame
+    except ValueError:
+        return bars_frame(symbol, start=start, end=end)
+
+
+def _forecast_history(
+    symbol: Symbol, forecast: dict[str, Any], as_of: date
+) -> tuple[list[date], list[float]]:
+    history = closes_before_forecast(
+        symbol,
+        adjust=forecast["adjustment"].get("mode", NONE),
+        as_of=as_of,
+        last_close=forecast["last_close"],
+        count=HISTORY_BARS,
+    )
+    return [day for day, _ in history], [close for _, close in history]
 
 
 def as_data_uri(svg: str) -> str:
@@ -31,7 +59,13 @@ def chart_svgs(symbol: Symbol, report: dict[str, Any]) -> dict[str, str]:
     backtest = report["backtest"]
     if backtest["available"]:
         span = backtest["run"]["data"]
-        bars = bars_frame(symbol, start=_day(span["start"]), end=_day(span["end"]))
+        # The series the run traded on, so the fills sit on the drawn prices.
+        bars = _adjusted(
+            symbol,
+            backtest["run"]["adjustment"].get("mode", NONE),
+            start=_day(span["start"]),
+            end=_day(span["end"]),
+        )
         params = backtest["run"]["parameters"]
         trades = backtest["trades"]
         svgs["price"] = charts.price_chart(
@@ -55,12 +89,12 @@ def chart_svgs(symbol: Symbol, report: dict[str, Any]) -> dict[str, str]:
     forecast = report["forecast"]
     if forecast["available"]:
         as_of = _day(forecast["as_of"])
-        history = bars_frame(symbol, end=as_of).tail(HISTORY_BARS)
+        history_days, history_closes = _forecast_history(symbol, forecast, as_of)
         rows = forecast["predictions"]
         arrived = [row for row in rows if row["actual_close"] is not None]
         svgs["forecast"] = charts.forecast_chart(
-            list(history["date"]),
-            history["close"].astype(float).tolist(),
+            history_days,
+            history_closes,
             [_day(row["date"]) for row in rows],
             [row["predicted_close"] for row in rows],
             [row["lower"] for row in rows],

@@ -1,4 +1,4 @@
-"""/report/<symbol>/: JSON by default, the PDF for ?format=pdf or Accept: application/pdf."""
+"""/report/<symbol>/?adjust=: JSON by default, the PDF for ?format=pdf or Accept: PDF."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import MediaType
 from django_weasyprint.compat import content_disposition_header
 
+from backtesting.params import parse_adjust
 from core.api.auth import api_endpoint
 from core.api.ratelimits import rate_limited
 from core.errors import InvalidInput
@@ -56,12 +57,14 @@ def _wants_pdf(request: HttpRequest) -> bool:
 @rate_limited("report")
 def report(request: HttpRequest, symbol: str) -> HttpResponse:
     ticker = normalise_ticker(symbol)
+    adjust = parse_adjust(request.GET)
     if not _wants_pdf(request):
-        return JsonResponse(report_build(ticker=ticker, user=request.user).data)
+        built = report_build(ticker=ticker, adjust=adjust, user=request.user)
+        return JsonResponse(built.data)
     # The whole PDF request holds a render slot, building the report (which may run a
     # backtest and a forecast) included, so a thread stays free for /healthz.
     with pdf_render_slot():
-        built = report_build(ticker=ticker, user=request.user)
+        built = report_build(ticker=ticker, adjust=adjust, user=request.user)
         pdf = report_pdf(built)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(

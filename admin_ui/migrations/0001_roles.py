@@ -48,11 +48,12 @@ def _permissions_create(apps, using):
             app_config.models_module = models_module
 
 
-def roles_sync(apps, *, using):
+def roles_sync(apps, *, using, analyst_permissions=ANALYST_PERMISSIONS):
     """Create the two groups, or set them back, to exactly their permissions.
 
     Re-runnable; also with the live app registry (the tests call it so after a
-    transactional test has emptied the database).
+    transactional test has emptied the database). A later roles migration passes its
+    own, longer list of Analyst permissions.
     """
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
@@ -66,7 +67,7 @@ def roles_sync(apps, *, using):
     )
     work = [
         permissions.get(content_type__app_label=app_label, codename=codename)
-        for app_label, codename in ANALYST_PERMISSIONS
+        for app_label, codename in analyst_permissions
     ]
     viewer, _ = Group.objects.using(using).get_or_create(name="Viewer")
     viewer.permissions.set(view)

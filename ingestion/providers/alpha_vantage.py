@@ -1,8 +1,9 @@
-"""Alpha Vantage daily-bars client: the plan, the call, keys kept out of logs.
+"""Alpha Vantage client: daily bars and corporate actions, keys kept out of logs.
 
 Sending lives beside it: alpha_vantage_transport.py (retries within the deadline,
 timeouts, transport failures). Reading the answer too: alpha_vantage_notices.py
-(refusals and notices) and alpha_vantage_series.py (the bars).
+(refusals and notices), alpha_vantage_series.py (the bars) and
+alpha_vantage_actions.py (splits and dividends).
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from typing import Any
 
 import requests
 
+from core.adjustment import Action
 from core.market import normalise_ticker
 from core.redaction import RedactingFilter, redacted_excerpt
+from ingestion.providers.alpha_vantage_actions import ACTION_SHAPES, parse_actions
 from ingestion.providers.alpha_vantage_notices import (
     is_full_refusal,
     raise_for_error_body,
 )
 from ingestion.providers.alpha_vantage_series import FUNCTION, parse_series
 from ingestion.providers.alpha_vantage_transport import AlphaVantageTransport, plural
-from ingestion.providers.base import CallHooks, NoHooks, ProviderResult
+from ingestion.providers.base import (
+    ActionsResult,
+    CallHooks,
+    NoHooks,
+    ProviderResult,
+)
 from ingestion.providers.errors import (
     MalformedResponse,
     ProviderConfigurationError,
@@ -45,6 +53,9 @@ FREE_KEY_NOTE = (
     "The Alpha Vantage key is a free key, so only the latest 100 trading days were "
     "fetched; full history needs a premium key."
 )
+
+# What SPLITS and DIVIDENDS answer, in messages ("... instead of splits and dividends").
+ACTIONS_WANTED = "splits and dividends"
 
 _SNIPPET_CHARS = 200
 _CONTENT_TYPE_CHARS = 100
@@ -77,7 +88,8 @@ def _utc_now() -> datetime:
 
 
 class AlphaVantageProvider(AlphaVantageTransport):
-    """Fetches daily bars for one symbol per call; raises a ProviderError on failure."""
+    """Fetches one symbol's daily bars, or its splits and dividends; raises a
+    ProviderError on failure."""
 
     name = "alpha_vantage"
 
@@ -174,6 +186,65 @@ class AlphaVantageProvider(AlphaVantageTransport):
             bars=bars, source=self.name, output_size=served_size, notes=tuple(notes)
         )
 
+    def fetch_actions(self, symbol: str, *, leave_calls: int = 0) -> ActionsResult:
+        """Every split and dividend of symbol up to today (SPLITS, then DIVIDENDS).
+
+        Both calls or nothing: a failure of either raises, and DIVIDENDS is not
+        asked once SPLITS failed. `leave_calls` is how many calls of today's budget
+        they must leave unspent (the hooks refuse with RateLimited otherwise).
+        """
+        symbol = normalise_ticker(symbol)
+        try:
+            return self._fetch_actions(symbol, leave_calls)
+        except ProviderError as exc:
+            logger.warning(
+                "Alpha Vantage SPLITS/DIVIDENDS symbol=%s failed (%s): %s",
+                symbol,
+                exc.code,
+                exc.message,
+            )
+            raise
+
+    def _fetch_actions(self, symbol: str, leave_calls: int) -> ActionsResult:
+        if not self._api_key:
+            raise ProviderConfigurationError(
+                "No Alpha Vantage API key is configured (set ALPHA_VANTAGE_API_KEY).",
+                details={"reason": "missing_key"},
+            )
+        today = self._clock().astimezone(UTC).date()
+        actions: list[Action] = []
+        notes: list[str] = []
+        for index, shape in enumerate(ACTION_SHAPES):
+            # The calls still to make after this one are kept too, so the budget
+            # holds both before the first is spent.
+            still_to_make = len(ACTION_SHAPES) - index - 1
+            payload = self._call_optional(
+                symbol, shape.function, leave=leave_calls + still_to_make
+            )
+            raise_for_error_body(
+                payload,
+                symbol,
+                secrets=self._secrets,
+                clock=self._clock,
+                function=shape.function,
+                wanted=ACTIONS_WANTED,
+            )
+            found, found_notes = parse_actions(
+                shape, payload, symbol, secrets=self._secrets, today=today
+            )
+            actions += found
+            notes += found_notes
+        logger.info(
+            "Alpha Vantage SPLITS/DIVIDENDS symbol=%s: %d splits, %d dividends",
+            symbol,
+            sum(a.kind == "split" for a in actions),
+            sum(a.kind == "dividend" for a in actions),
+        )
+        actions.sort(key=lambda a: (a.day, a.kind))
+        return ActionsResult(
+            actions=tuple(actions), source=self.name, notes=tuple(notes)
+        )
+
     # --- plan -----------------------------------------------------------------------
 
     def _choose_output_size(self, since: date | None) -> tuple[str, bool]:
@@ -211,6 +282,27 @@ class AlphaVantageProvider(AlphaVantageTransport):
         logger.info(
             "Alpha Vantage %s symbol=%s outputsize=%s", FUNCTION, symbol, output_size
         )
+        return self._get(symbol, params, wanted="prices")
+
+    def _call_optional(
+        self, symbol: str, function: str, *, leave: int
+    ) -> dict[str, Any]:
+        """One call that gives way: it may spend only what `leave` calls leave."""
+        self._require_time(symbol)
+        self.hooks.before_call(leave=leave)
+        self._require_time(symbol)
+        params = {
+            "function": function,
+            "symbol": symbol,
+            "datatype": "json",
+            "apikey": self._api_key,
+        }
+        logger.info("Alpha Vantage %s symbol=%s", function, symbol)
+        return self._get(symbol, params, wanted=ACTIONS_WANTED)
+
+    def _get(
+        self, symbol: str, params: dict[str, str], *, wanted: str
+    ) -> dict[str, Any]:
         response, attempts = self._send(symbol, params)
         with response:
             status = response.status_code
@@ -227,7 +319,7 @@ class AlphaVantageProvider(AlphaVantageTransport):
                 )
             if status != 200:
                 raise ProviderError(
-                    f"Alpha Vantage answered HTTP {status} instead of prices.",
+                    f"Alpha Vantage answered HTTP {status} instead of {wanted}.",
                     details={
                         "symbol": symbol,
                         "http_status": status,

@@ -61,13 +61,18 @@ def raise_for_error_body(
     *,
     secrets: list[str],
     clock: Callable[[], datetime],
+    function: str = FUNCTION,
+    wanted: str = "prices",
 ) -> None:
-    """Raise the ProviderError an error body or a notice stands for; else nothing."""
+    """Raise the ProviderError an error body or a notice stands for; else nothing.
+
+    `function` is the one asked for and `wanted` what it answers, for the messages.
+    """
     if "Error Message" in payload:
-        raise _error_message(str(payload["Error Message"]), symbol, secrets)
+        raise _error_message(str(payload["Error Message"]), symbol, secrets, function)
     notice = _notice_text(payload)
     if notice is not None:
-        raise _notice_error(notice, symbol, secrets, clock)
+        raise _notice_error(notice, symbol, secrets, clock, function, wanted)
 
 
 def _notice_text(payload: Mapping[str, Any]) -> str | None:
@@ -90,7 +95,9 @@ def _notice_kind(text: str) -> str:
     return "other"
 
 
-def _error_message(text: str, symbol: str, secrets: list[str]) -> ProviderError:
+def _error_message(
+    text: str, symbol: str, secrets: list[str], function: str
+) -> ProviderError:
     provider_message = redact(text, secrets)
     lowered = text.lower()
     if "apikey" in lowered:
@@ -101,7 +108,7 @@ def _error_message(text: str, symbol: str, secrets: list[str]) -> ProviderError:
         )
     if "does not exist" in lowered:
         return ProviderConfigurationError(
-            f"Alpha Vantage does not offer the function {FUNCTION}; "
+            f"Alpha Vantage does not offer the function {function}; "
             "StockDesk is asking for the wrong thing.",
             details={
                 "reason": "unknown_function",
@@ -115,7 +122,12 @@ def _error_message(text: str, symbol: str, secrets: list[str]) -> ProviderError:
 
 
 def _notice_error(
-    text: str, symbol: str, secrets: list[str], clock: Callable[[], datetime]
+    text: str,
+    symbol: str,
+    secrets: list[str],
+    clock: Callable[[], datetime],
+    function: str,
+    wanted: str,
 ) -> ProviderError:
     provider_message = redact(text, secrets)
     kind = _notice_kind(text)
@@ -123,7 +135,7 @@ def _notice_error(
         return _rate_limited(text, provider_message, clock)
     if kind == "premium_endpoint":
         return ProviderConfigurationError(
-            f"Alpha Vantage says {FUNCTION} is a premium endpoint; "
+            f"Alpha Vantage says {function} is a premium endpoint; "
             "this key cannot use it.",
             details={
                 "reason": "premium_endpoint",
@@ -137,7 +149,7 @@ def _notice_error(
             details={"reason": "demo_key", "provider_message": provider_message},
         )
     return ProviderError(
-        f"Alpha Vantage answered with a notice instead of prices for '{symbol}'.",
+        f"Alpha Vantage answered with a notice instead of {wanted} for '{symbol}'.",
         details={"symbol": symbol, "provider_message": provider_message},
     )
 

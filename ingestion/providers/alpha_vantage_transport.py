@@ -116,7 +116,7 @@ class AlphaVantageTransport:
                     return response, attempts
                 response.close()
                 failure = f"HTTP {status}"
-            self._back_off(symbol, attempts, failure)
+            self._back_off(params.get("function", FUNCTION), symbol, attempts, failure)
 
     def _time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -144,7 +144,9 @@ class AlphaVantageTransport:
         connect, read = self.timeout
         return Timeout(connect=min(connect, left), read=min(read, left), total=left)
 
-    def _back_off(self, symbol: str, attempts: int, failure: str) -> None:
+    def _back_off(
+        self, function: str, symbol: str, attempts: int, failure: str
+    ) -> None:
         """Wait before the next attempt as urllib3's Retry would (none before the
         first retry, then backoff_factor * 2**n); give up if that ends past the
         deadline."""
@@ -158,7 +160,7 @@ class AlphaVantageTransport:
             "Retry %d of %d for Alpha Vantage %s symbol=%s after %s, in %.1f s",
             attempts,
             self.max_retries,
-            FUNCTION,
+            function,
             symbol,
             failure,
             delay,

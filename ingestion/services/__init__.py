@@ -1,4 +1,6 @@
-"""The only writers of ingestion's data: fetches (`fetch`) and provider metering (`metering`).
+"""The only writers of ingestion's data: fetches (`fetch`), the corporate actions
+fetched with them (`corporate_actions`) and provider metering (`metering`).
 
-Bars themselves are written through `core.services.prices_upsert`.
+Bars and actions themselves are written through `core.services` (`prices_upsert`,
+`corporate_actions_store`).
 """

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,12 +28,14 @@ from core.services import (
     symbol_get_or_create,
     symbol_mark_fetched,
 )
+from core.sessions import final_daily_bars
 from ingestion.providers import errors as provider_errors
 from ingestion.providers.alpha_vantage import AlphaVantageProvider
 from ingestion.providers.base import CallHooks, PriceProvider
 from ingestion.providers.errors import MalformedResponse, ProviderError, ProviderTimeout
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
 from ingestion.selectors import uses_metered_provider, watchlist_refresh_plan
+from ingestion.services.corporate_actions import corporate_actions_refresh
 from ingestion.services.metering import DatabaseCallHooks
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,9 @@ class FetchResult:
     output_size: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     deduplicated: bool = False
+    # The splits and dividends refreshed with the prices (ActionsOutcome.as_dict);
+    # None when the answer is another fetch's (deduplicated).
+    corporate_actions: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -143,7 +148,7 @@ class _DeadlineCallHooks:
         self.hooks = hooks
         self.deadline = deadline
 
-    def before_call(self) -> None:
+    def before_call(self, *, leave: int = 0) -> None:
         timeout_error = ProviderTimeout(
             "Other fetches were ahead in the queue for Alpha Vantage calls (calls "
             "are spaced across all workers) until this fetch's deadline; nothing "
@@ -151,7 +156,7 @@ class _DeadlineCallHooks:
             details={"reason": "deadline", "waiting_for": "call_slot"},
         )
         with _lock_waits_cut_at(self.deadline, timeout_error):
-            self.hooks.before_call()
+            self.hooks.before_call(leave=leave)
 
     def known_plan(self) -> str | None:
         return self.hooks.known_plan()
@@ -331,10 +336,18 @@ def prices_fetch(
         if failure is not None:
             raise failure
         try:
-            return _fetch_and_store(ticker, symbol, provider=provider, since=since)
+            stored = _fetch_and_store(ticker, symbol, provider=provider, since=since)
         except ProviderError as exc:
             _failure_record(ticker, exc)
             raise
+        # After the prices' transaction, still holding the symbol's lock: a failed
+        # actions call leaves the stored prices as they are (a note says so).
+        actions = corporate_actions_refresh(ticker=ticker, provider=provider)
+        return replace(
+            stored,
+            notes=stored.notes + actions.notes,
+            corporate_actions=actions.as_dict(),
+        )
 
 
 def _fetch_and_store(
@@ -345,13 +358,15 @@ def _fetch_and_store(
         if last is not None:
             since = last - timedelta(days=CORRECTION_WINDOW_DAYS)
     fetched = provider.fetch_daily(ticker, since=since)
-    bars = keep_recent_years(fetched.bars, settings.PRICE_HISTORY_YEARS)
+    now = timezone.now()
+    final, held_back = final_daily_bars(fetched.bars, now)
+    bars = keep_recent_years(final, settings.PRICE_HISTORY_YEARS)
     try:
         with transaction.atomic():
             name = SAMPLE_NAMES.get(ticker, "") if fetched.source == "sample" else ""
             symbol = symbol_get_or_create(ticker=ticker, name=name)
             inserted, updated = prices_upsert(
-                symbol=symbol, bars=bars, source=fetched.source
+                symbol=symbol, bars=bars, source=fetched.source, now=now
             )
             symbol_mark_fetched(symbol=symbol)
     except IntegrityError as exc:
@@ -376,7 +391,21 @@ def _fetch_and_store(
         first_date=bars["date"].min() if not bars.empty else None,
         last_date=bars["date"].max() if not bars.empty else None,
         output_size=fetched.output_size,
-        notes=fetched.notes,
+        notes=fetched.notes + _held_back_notes(held_back),
+    )
+
+
+def _held_back_notes(held_back: int) -> tuple[str, ...]:
+    if not held_back:
+        return ()
+    if held_back == 1:
+        told, them = "1 bar was held back: its session had not closed yet", "it"
+    else:
+        told = f"{held_back:,} bars were held back: their sessions had not closed yet"
+        them = "them"
+    return (
+        f"{told} (a daily bar is final after the New York close, 16:00); a fetch "
+        f"after the close stores {them}.",
     )
 
 

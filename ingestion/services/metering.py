@@ -36,18 +36,40 @@ def _account(provider: str, fingerprint: str) -> ProviderAccount:
 
 @transaction.atomic
 def provider_call_reserve(
-    *, provider: str, fingerprint: str, daily_limit: int, min_interval: float
+    *,
+    provider: str,
+    fingerprint: str,
+    daily_limit: int,
+    min_interval: float,
+    leave: int = 0,
 ) -> datetime:
     """Count one provider call against today's budget and space it from the last one.
 
     The account row is locked while waiting, so calls from every process and
     worker queue behind each other. Returns the moment the call was cleared to go.
+    `leave` calls must stay unspent after this one (an optional call, such as the
+    corporate actions', gives way to the price fetches still to come): checked
+    under the same lock, so two workers cannot both take the last calls.
     """
     account_id = _account(provider, fingerprint).pk
     account = ProviderAccount.objects.select_for_update().get(pk=account_id)
     usage, _ = ProviderDailyUsage.objects.get_or_create(
         account=account, day=_utc_today()
     )
+    if leave > 0 and usage.calls < daily_limit and usage.calls + leave >= daily_limit:
+        left = daily_limit - usage.calls
+        raise RateLimited(
+            f"Today's provider budget has {left} of {daily_limit} calls left, kept "
+            f"for the {leave} calls still to come; this optional call was not made.",
+            code="daily_budget_kept",
+            details={
+                "limit": "budget",
+                "calls_today": usage.calls,
+                "daily_limit": daily_limit,
+                "kept": leave,
+            },
+            retry_after=seconds_until_next_utc_midnight(datetime.now(tz=UTC)),
+        )
     if usage.calls >= daily_limit:
         raise RateLimited(
             f"The daily budget of {daily_limit} provider calls is used up; "
@@ -84,12 +106,13 @@ class DatabaseCallHooks:
         self.provider = provider
         self.fingerprint = key_fingerprint(api_key)
 
-    def before_call(self) -> None:
+    def before_call(self, *, leave: int = 0) -> None:
         provider_call_reserve(
             provider=self.provider,
             fingerprint=self.fingerprint,
             daily_limit=settings.ALPHA_VANTAGE_DAILY_LIMIT,
             min_interval=settings.ALPHA_VANTAGE_MIN_INTERVAL,
+            leave=leave,
         )
 
     def known_plan(self) -> str | None:

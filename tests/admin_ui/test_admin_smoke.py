@@ -112,6 +112,9 @@ BUILDERS: dict[str, Callable[[AbstractBaseUser], Model]] = {
     "core.pricebar": lambda user: make_bars(
         make_symbol("SMOKE"), start=date(2024, 6, 3), closes=[170.0, 171.5]
     )[0],
+    "core.corporateaction": lambda user: make_symbol("SMOKE").corporate_actions.create(
+        kind="split", date=date(2024, 6, 3), split_factor=Decimal(4), source="import"
+    ),
     "core.job": lambda user: job_create(
         kind=Job.Kind.FETCH, ticker="SMOKE", symbol=make_symbol("SMOKE")
     ),

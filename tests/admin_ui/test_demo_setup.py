@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from core.models import ApiToken, PriceBar
+from ingestion.providers.sample import SAMPLE_NAMES
 from ml.models import TrainedModel
 
 pytestmark = pytest.mark.django_db
@@ -58,5 +59,5 @@ def test_running_demo_setup_again_reuses_what_exists(tmp_path):
     assert f"password: {first['password']}" in output
     assert PriceBar.objects.count() == bars
     assert ApiToken.objects.count() == 1
-    assert TrainedModel.objects.count() == 4  # not retrained
+    assert TrainedModel.objects.count() == len(SAMPLE_NAMES)  # not retrained
     assert "0 new, 0 changed" in output

@@ -58,6 +58,6 @@ def test_fetch_action_runs_on_the_cluster(admin_client, cluster, fake_av, monkey
     assert job.result["inserted"] == 5
     assert job.result_object == symbol
     assert PriceBar.objects.filter(symbol=symbol).count() == 5
-    assert len(fake_av.requests) == 1
+    assert len(fake_av.price_requests) == 1
     jobs_page = admin_client.get(reverse("admin:core_job_changelist")).content.decode()
     assert "Succeeded" in jobs_page

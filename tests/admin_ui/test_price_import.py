@@ -24,15 +24,16 @@ GOOD = (
 BAD_ROWS = {
     "bad date": (
         "IBM,2024-13-40,1,2,1,1,10\r\n",
-        "Date '2024-13-40' is not a valid YYYY-MM-DD date.",
+        "Row 4: date '2024-13-40' is not a valid YYYY-MM-DD date.",
     ),
     "high below low": (
         "IBM,2024-06-05,10,9,11,10,10\r\n",
-        "Low must not be above open or close, and high not below them.",
+        "Row 4 (IBM 2024-06-05): low 11 is above open 10 and close 10; "
+        "high 9 is below open 10 and close 10.",
     ),
     "unknown symbol": (
         "NOPE,2024-06-05,10,11,9,10,10\r\n",
-        "Symbol matching query does not exist",
+        "Row 4: symbol NOPE is not in StockDesk; add it first",
     ),
 }
 

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from backtesting.models import BacktestRun, Trade
@@ -158,33 +160,46 @@ def test_concurrent_identical_requests_store_one_run():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_folds_runs_stored_twice_into_the_first():
+    symbol = wave_symbol("OLD")
+    first = backtest_run_create(ticker="OLD", params=PARAMS)
+    other = backtest_run_create(
+        ticker="OLD", params=BacktestParams(initial_investment=Decimal(5_000))
+    )
     call_command("migrate", "backtesting", "0002_permissions", verbosity=0)
     try:
-        symbol = wave_symbol("OLD")
-        first = backtest_run_create(ticker="OLD", params=PARAMS)
+        # The copies are written as the tables stood before 0003: through the models
+        # of that migration state, which lack the fields added since.
+        state = MigrationExecutor(connection).loader.project_state(
+            ("backtesting", "0002_permissions")
+        )
+        old_run = state.apps.get_model("backtesting", "BacktestRun")
+        old_trade = state.apps.get_model("backtesting", "Trade")
+        original = old_run.objects.get(pk=first.pk)
         copies = [
-            BacktestRun.objects.create(
+            old_run.objects.create(
                 **{
-                    field.name: getattr(first, field.name)
-                    for field in BacktestRun._meta.concrete_fields
+                    field.attname: getattr(original, field.attname)
+                    for field in old_run._meta.concrete_fields
                     if field.name not in {"id", "created_at"}
                 }
             )
             for _ in range(2)
         ]
         for copy in copies:
-            Trade.objects.bulk_create(
-                Trade(**{**trade, "id": None, "run_id": copy.pk})
-                for trade in Trade.objects.filter(run=first).values()
+            old_trade.objects.bulk_create(
+                old_trade(**{**trade, "id": None, "run_id": copy.pk})
+                for trade in old_trade.objects.filter(run=original).values()
             )
-        other = backtest_run_create(
-            ticker="OLD", params=BacktestParams(initial_investment=Decimal(5_000))
-        )
         report = Report.objects.create(
-            symbol=symbol, backtest=copies[1], pdf="r.pdf", size_bytes=1, snapshot={}
+            symbol=symbol,
+            backtest_id=copies[1].pk,
+            pdf="r.pdf",
+            size_bytes=1,
+            snapshot={},
         )
         job = job_create(kind=Job.Kind.BACKTEST, ticker="OLD")
-        job.result_object = copies[0]
+        job.result_type = ContentType.objects.get_for_model(BacktestRun)
+        job.result_id = copies[0].pk
         job.save()
     finally:
         call_command("migrate", "backtesting", verbosity=0)
@@ -198,3 +213,5 @@ def test_the_migration_folds_runs_stored_twice_into_the_first():
     report.refresh_from_db()
     job.refresh_from_db()
     assert report.backtest_id == job.result_id == first.pk
+    # Runs stored before adjustment existed read the bars as traded.
+    assert set(BacktestRun.objects.values_list("adjust", flat=True)) == {"none"}

@@ -113,7 +113,7 @@ def test_only_superusers_and_analysts_may_start_work(
     if who in MAY_WORK:
         assert response.status_code == success, response.content
         assert stored() != before
-        assert len(fake_av.requests) == (1 if endpoint == "fetch" else 0)
+        assert len(fake_av.price_requests) == (1 if endpoint == "fetch" else 0)
     else:
         error = assert_error(response, 403, "forbidden")
         assert error["details"] == {"permission": permission}

@@ -183,7 +183,7 @@ def assert_ran_again_and_succeeded(job: Job, fake: FakeAlphaVantage) -> None:
     assert job.result["inserted"] == 5
     assert PriceBar.objects.filter(symbol__ticker="IBM").count() == 5
     # The killed attempt's call, then the re-delivered one's.
-    assert len(fake.requests) == 2
+    assert len(fake.price_requests) == 2
 
 
 def test_a_worker_killed_mid_task_leaves_the_task_to_run_again(
@@ -252,5 +252,5 @@ def test_a_stopped_cluster_finishes_the_running_task_before_it_exits(
 
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Job.Status.SUCCEEDED, 1)
-    assert len(fake_av.requests) == 1
+    assert len(fake_av.price_requests) == 1
     assert not OrmQ.objects.exists()  # acknowledged: nothing left to hand out again

@@ -11,12 +11,13 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS
 
-roles = import_module("admin_ui.migrations.0001_roles")
+roles = import_module("admin_ui.migrations.0002_corporate_actions_roles")
 
 VIEWER = {
     "backtesting.view_backtestrun",
     "backtesting.view_trade",
     "core.view_apitoken",
+    "core.view_corporateaction",
     "core.view_job",
     "core.view_pricebar",
     "core.view_symbol",
@@ -40,6 +41,7 @@ ANALYST = VIEWER | {
     "reporting.generate_report",
     "core.add_apitoken",
     "core.change_apitoken",
+    "core.add_corporateaction",
 }
 
 

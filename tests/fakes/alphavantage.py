@@ -2,7 +2,7 @@
 
 The HTTP server, the key and limit rules, and the command line live here; the bodies
 and scripted answers in alphavantage_responses.py, each function's answer in
-alphavantage_endpoints.py.
+alphavantage_endpoints.py, and SPLITS and DIVIDENDS in alphavantage_actions.py.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ import threading
 import time
 from collections import deque
 from datetime import date
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes import alphavantage_endpoints
+from tests.fakes import alphavantage_actions, alphavantage_endpoints
+from tests.fakes.alphavantage_actions import (
+    SymbolActions,
+    dividend_row,
+    split_history,
+    split_row,
+)
 from tests.fakes.alphavantage_responses import (
     SAMPLE_KEY,
     FakeResponse,
@@ -35,8 +42,11 @@ __all__ = [
     "FakeAlphaVantage",
     "FakeResponse",
     "Rows",
+    "SymbolActions",
+    "dividend_row",
     "generate_rows",
     "load_body",
+    "split_row",
 ]
 
 DEFAULT_INVALID_KEYS = frozenset({"BADKEY"})
@@ -191,12 +201,46 @@ class FakeAlphaVantage:
         end: date,
         start_price: float = 100.0,
         seed: int = 0,
+        split: tuple[date, Decimal | float | str] | None = None,
     ) -> None:
-        """`days` deterministic, valid weekday bars (4-decimal strings) up to end."""
-        self.set_series(
-            symbol,
-            generate_rows(days=days, end=end, start_price=start_price, seed=seed),
-        )
+        """`days` deterministic, valid weekday bars (4-decimal strings) up to end.
+
+        `split=(day, factor)`: a split effective on day inside the history. The
+        bars are the same walk as without it, as traded: before the day prices are
+        multiplied by the factor and volumes divided by it; SPLITS lists it.
+        """
+        rows = generate_rows(days=days, end=end, start_price=start_price, seed=seed)
+        if split is not None:
+            day, factor = split
+            rows = split_history(rows, day=day, factor=factor)
+            self.set_actions(symbol, splits=[split_row(day, factor)])
+        self.set_series(symbol, rows)
+
+    def set_actions(
+        self,
+        symbol: str,
+        *,
+        splits: list[dict[str, str]] | None = None,
+        dividends: list[dict[str, str]] | None = None,
+    ) -> None:
+        """What SPLITS and DIVIDENDS list for symbol (rows as split_row and
+        dividend_row make them, or any dict to test odd answers); None keeps those
+        set before."""
+        with self._lock:
+            known = self._actions.setdefault(symbol.upper(), SymbolActions())
+            if splits is not None:
+                known.splits = [dict(row) for row in splits]
+            if dividends is not None:
+                known.dividends = [dict(row) for row in dividends]
+
+    @property
+    def price_requests(self) -> list[dict[str, str]]:
+        """The requests for daily prices: a fetch's price calls without the SPLITS
+        and DIVIDENDS calls it also makes when a symbol's actions are due."""
+        with self._lock:
+            return [
+                r for r in self.requests if r.get("function") == "TIME_SERIES_DAILY"
+            ]
 
     def series_rows(self, symbol: str) -> Rows:
         with self._lock:
@@ -219,6 +263,9 @@ class FakeAlphaVantage:
         self._last_call_by_key: dict[str, float] = {}
         ibm = json.loads(load_body("time_series_daily_IBM_compact.json"))
         self._series: dict[str, Rows] = {"IBM": ibm["Time Series (Daily)"]}
+        self._actions: dict[str, SymbolActions] = {
+            "IBM": alphavantage_actions.ibm_actions()
+        }
 
     # --- answering ------------------------------------------------------------------
 
@@ -249,6 +296,8 @@ class FakeAlphaVantage:
                     "information_rate_limit_daily_key_echo.json", **{SAMPLE_KEY: key}
                 )
             self._calls_by_key[key] = used + 1
+        if params.get("function", "") in alphavantage_actions.ACTION_FUNCTIONS:
+            return alphavantage_actions.answer(params, self._series, self._actions)
         return alphavantage_endpoints.answer(
             params, self._series, premium=key.startswith("PREMIUM")
         )
@@ -272,9 +321,23 @@ def main(argv: list[str] | None = None) -> int:
         "--days", type=int, default=520, help="bars per generated series"
     )
     parser.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        metavar="SYMBOL:YYYY-MM-DD:FACTOR",
+        help="generate SYMBOL with a split of FACTOR effective that day (repeatable)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="do not print each request"
     )
     args = parser.parse_args(argv)
+    splits = {}
+    for spec in args.split:
+        try:
+            ticker, day, factor = spec.split(":")
+            splits[ticker.upper()] = (date.fromisoformat(day), Decimal(factor))
+        except ValueError:
+            parser.error(f"--split {spec!r}: expected SYMBOL:YYYY-MM-DD:FACTOR")
 
     fake = FakeAlphaVantage(
         args.host,
@@ -283,13 +346,23 @@ def main(argv: list[str] | None = None) -> int:
         burst_interval=args.burst_interval,
     )
     fake.verbose = not args.quiet
-    for seed, symbol in enumerate(args.generate):
-        fake.generate_series(symbol, days=args.days, end=date.today(), seed=seed)  # noqa: DTZ011
+    generated = list(dict.fromkeys([*args.generate, *splits]))
+    for seed, symbol in enumerate(generated):
+        fake.generate_series(
+            symbol,
+            days=args.days,
+            end=date.today(),  # noqa: DTZ011
+            seed=seed,
+            split=splits.get(symbol.upper()),
+        )
     fake.start()
     symbols = ", ".join(sorted(fake._series))
     print(f"Fake Alpha Vantage on {fake.base_url}")
     print(f"  ALPHA_VANTAGE_BASE_URL={fake.base_url}")
     print(f"  symbols: {symbols}")
+    for ticker, (day, factor) in splits.items():
+        print(f"  {ticker}: split of factor {factor} effective {day} (SPLITS lists it)")
+    print("  SPLITS and DIVIDENDS: IBM as documented; others as set (or none)")
     print("  keys: PREMIUM... = premium (outputsize=full works); demo = demo-key body;")
     print(f"        {', '.join(sorted(fake.invalid_keys))} or none = invalid-key body;")
     print("        any other key = free (compact only, latest 100 bars)")

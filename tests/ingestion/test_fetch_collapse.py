@@ -84,7 +84,7 @@ def test_twenty_concurrent_sync_fetches_make_one_provider_call(
 ):
     answers = concurrent_requests(api_key, ["/fetch/RACE/"] * 20)
 
-    assert len(race.requests) == 1
+    assert len(race.price_requests) == 1
     assert {status for _, status, _ in answers} == {200}
     bodies = [body for _, _, body in answers]
     assert sorted(body["deduplicated"] for body in bodies) == [False] + [True] * 19
@@ -102,7 +102,7 @@ def test_a_burst_served_two_at_a_time_makes_one_provider_call(
     # the reuse window each pair after the first made its own call (11 of 20).
     answers = served_by_workers(api_key, ["/fetch/RACE/"] * 20, workers=2)
 
-    assert len(race.requests) == 1
+    assert len(race.price_requests) == 1
     assert {status for _, status, _ in answers} == {200}
     assert sum(body["deduplicated"] for _, _, body in answers) == 19
 
@@ -118,7 +118,7 @@ def test_twenty_concurrent_async_fetches_share_one_job_and_one_call(race, api_ke
     assert {status for _, status, _ in answers} == {202}
     assert {body["job"]["id"] for _, _, body in answers} == {job.pk}
     assert {body["url"] for _, _, body in answers} == {f"/jobs/{job.pk}/"}
-    assert len(race.requests) == 1
+    assert len(race.price_requests) == 1
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["inserted"] == 100
@@ -132,7 +132,7 @@ def test_sync_and_async_fetches_together_make_one_call_and_one_job(
         api_key, ["/fetch/RACE/"] * 20 + ["/fetch/RACE/?async=1"] * 20
     )
 
-    assert len(race.requests) == 1
+    assert len(race.price_requests) == 1
     assert Job.objects.count() == 1
     statuses = sorted(status for _, status, _ in answers)
     assert statuses == [200] * 20 + [202] * 20
@@ -153,7 +153,7 @@ def test_concurrent_fetches_of_an_unknown_symbol_share_its_error(
 
     answers = concurrent_requests(api_key, ["/fetch/NOPE/"] * 10)
 
-    assert len(fake_av.requests) == 1
+    assert len(fake_av.price_requests) == 1
     assert {(status, body["error"]["code"]) for _, status, body in answers} == {
         (404, "unknown_symbol")
     }
@@ -169,7 +169,7 @@ def test_a_fetch_right_after_another_is_answered_from_its_bars(
     first = prices_fetch(ticker="IBM")
     again = prices_fetch(ticker="IBM")
 
-    assert len(fake_av.requests) == 1
+    assert len(fake_av.price_requests) == 1
     assert (first.deduplicated, again.deduplicated) == (False, True)
     assert (again.received, again.inserted, again.updated) == (0, 0, 0)
     assert (again.first_date, again.last_date) == (first.first_date, first.last_date)
@@ -182,7 +182,7 @@ def test_a_fetch_after_the_reuse_window_asks_the_provider(provider_settings, fak
     prices_fetch(ticker="IBM")
     again = prices_fetch(ticker="IBM", reuse_within=timedelta(0))
 
-    assert len(fake_av.requests) == 2
+    assert len(fake_av.price_requests) == 2
     assert not again.deduplicated
 
 
@@ -195,5 +195,5 @@ def test_a_failure_before_this_fetch_began_is_not_reused(provider_settings, fake
 
     result = prices_fetch(ticker="IBM")
 
-    assert len(fake_av.requests) == 2
+    assert len(fake_av.price_requests) == 2
     assert result.inserted == 5

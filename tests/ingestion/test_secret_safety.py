@@ -146,6 +146,6 @@ def test_no_piece_of_the_key_leaves_through_fetch_or_its_job(
     assert {offset: texts for offset, texts in found.items() if texts} == {}
     # The key was sent each time, every scripted answer was used, and the queue
     # recorded its tasks, so there was something to look at.
-    assert len(fake_av.requests) == 2 * len(offsets) * len(kept.responses(""))
+    assert len(fake_av.price_requests) == 2 * len(offsets) * len(kept.responses(""))
     assert {request["apikey"] for request in fake_av.requests} == {KEY}
     assert Task.objects.count() == len(offsets)

@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
 from core.schedules import schedules_setup
-from core.selectors import symbol_get
+from core.selectors import corporate_actions, symbol_get
 from core.services import api_token_create
+from core.split_detection import ratio_words
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
 from ingestion.services.fetch import prices_fetch
 from ml.selectors import active_model
@@ -45,6 +46,12 @@ class Command(BaseCommand):
                 f"  {ticker}: {result.received} sample bars "
                 f"({result.inserted} new, {result.updated} changed)"
             )
+            # The fetch stored the sample's splits too (its corporate-actions step),
+            # before the model below is trained on the split-adjusted series.
+            recorded = (result.corporate_actions or {}).get("inserted", 0)
+            if recorded:
+                actions = "corporate action" if recorded == 1 else "corporate actions"
+                line += f", {recorded} {actions} recorded"
             # Forecasts need a trained model; the demo trains one per symbol once.
             if active_model(symbol_get(ticker)) is None:
                 line += f", model v{model_train(ticker=ticker).version} trained"
@@ -66,6 +73,14 @@ class Command(BaseCommand):
         self.stdout.write(
             "  Prices are offline sample data (source 'sample'), not real quotes."
         )
+        for ticker in SAMPLE_NAMES:
+            splits = corporate_actions(symbol_get(ticker))
+            for split in (action for action in splits if action.kind == "split"):
+                self.stdout.write(
+                    f"  {ticker} has a sample {ratio_words(split.value)} split on "
+                    f"{split.day}: its stored bars jump there, its split-adjusted "
+                    "series (the default of backtests, forecasts and reports) does not."
+                )
 
     def _login(self, path: Path) -> dict[str, str]:
         """Reuse the stored demo login; create or reset it when it is missing."""

@@ -1,4 +1,4 @@
-"""manage.py train_model [--symbol S ...]: fit, evaluate and activate forecasting models."""
+"""manage.py train_model [--symbol S ...] [--adjust MODE]: fit and activate models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.errors import StockDeskError
 from core.models import Symbol
 from ml.selectors import evaluation_summary
@@ -22,6 +23,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--symbol", action="append", dest="symbols", metavar="SYMBOL"
         )
+        parser.add_argument(
+            "--adjust",
+            choices=ADJUST_MODES,
+            default=DEFAULT_ADJUST,
+            help="Price series to train on: splits (default, split-adjusted), total "
+            "(splits and dividends) or none (as traded).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tickers = [s.upper() for s in options["symbols"] or []] or list(
@@ -32,7 +40,7 @@ class Command(BaseCommand):
         failed = 0
         for ticker in tickers:
             try:
-                model = model_train(ticker=ticker)
+                model = model_train(ticker=ticker, adjust=options["adjust"])
             except StockDeskError as exc:
                 failed += 1
                 self.stderr.write(

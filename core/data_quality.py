@@ -1,0 +1,478 @@
+"""What staff should know about a symbol's stored prices before trusting work on them.
+
+`price_warnings` is what every backtest and report over a date range says in words.
+`symbol_data_quality` is the data-quality block of one symbol (its admin page and the
+JSON report); `symbols_quality_facts` decides the same problems for many symbols at
+once from a fixed number of aggregated queries (the Symbols list, its filter and the
+dashboard), so a list page does not build the whole block per row.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Value, Window
+from django.db.models.functions import Lag
+
+from core.adjustment import NONE
+from core.models import CorporateAction, PriceBar, Symbol
+from core.selectors import bars_frame, symbol_coverage
+from core.sessions import calendar, last_completed_session
+from core.split_detection import (
+    SuspectedSplit,
+    jump_prefilter,
+    split_from_jump,
+    suspected_splits,
+)
+
+
+def symbol_suspected_splits(
+    symbol: Symbol, *, start: date | None = None, end: date | None = None
+) -> list[SuspectedSplit]:
+    """Jumps like a split in the as-traded bars of [start, end] with no recorded split."""
+    recorded = CorporateAction.objects.filter(
+        symbol=symbol, kind=CorporateAction.Kind.SPLIT
+    ).values_list("date", flat=True)
+    return suspected_splits(bars_frame(symbol, start=start, end=end), list(recorded))
+
+
+def price_warnings(
+    symbol: Symbol, *, start: date | None, end: date | None, adjust: str
+) -> list[str]:
+    """Sentences about the prices a piece of work over [start, end] ran on."""
+    warnings = [
+        s.describe(symbol.ticker)
+        for s in symbol_suspected_splits(symbol, start=start, end=end)
+    ]
+    if adjust == NONE:
+        splits = CorporateAction.objects.filter(
+            symbol=symbol, kind=CorporateAction.Kind.SPLIT
+        )
+        if start is not None:
+            splits = splits.filter(date__gt=start)
+        if end is not None:
+            splits = splits.filter(date__lte=end)
+        warnings += [
+            f"Prices are as traded (adjust=none): the {split.split_factor.normalize():f}:1 "
+            f"split of {symbol.ticker} on {split.date.isoformat()} shows as a jump."
+            for split in splits.order_by("date")
+            if split.split_factor is not None
+        ]
+    return warnings
+
+
+# --- NYSE sessions, counted ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SessionIndex:
+    """The calendar's sessions as sorted dates, and its weekday closures (holidays)."""
+
+    sessions: list[date]
+    holidays: list[date]
+
+    @property
+    def first(self) -> date:
+        return self.sessions[0]
+
+    @property
+    def last(self) -> date:
+        return self.sessions[-1]
+
+    def count(self, start: date, end: date) -> int:
+        if end < start:
+            return 0
+        return bisect_right(self.sessions, end) - bisect_left(self.sessions, start)
+
+
+@lru_cache(maxsize=1)
+def _session_index() -> _SessionIndex:
+    # Bisecting one sorted list is what lets the Symbols list count sessions for
+    # every row without asking the calendar (about a millisecond a call) per row.
+    sessions = [stamp.date() for stamp in calendar().sessions]
+    weekdays = pd.bdate_range(sessions[0], sessions[-1])
+    opened = set(sessions)
+    holidays = [stamp.date() for stamp in weekdays if stamp.date() not in opened]
+    return _SessionIndex(sessions, holidays)
+
+
+def _in_span(prefix: str) -> Q:
+    index = _session_index()
+    return Q(**{f"{prefix}date__gte": index.first, f"{prefix}date__lte": index.last})
+
+
+def _closed_filter(prefix: str = "") -> Q:
+    """Bars on a day the exchange was closed, as a query: a weekend or weekday closure
+    within the calendar's span (core.sessions.session_coverage's closed days)."""
+    index = _session_index()
+    weekend = Q(**{f"{prefix}date__iso_week_day__gte": 6})
+    return (_in_span(prefix) & weekend) | Q(**{f"{prefix}date__in": index.holidays})
+
+
+def _covered_filter(prefix: str = "") -> Q:
+    """Bars on a session: within the calendar's span and not on a closed day."""
+    return _in_span(prefix) & ~_closed_filter(prefix)
+
+
+# --- the problems, decided on counts -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    label: str  # a few words, for a badge
+    message: str  # the sentence staff read
+
+
+@dataclass(frozen=True)
+class QualityFacts:
+    """The counts a symbol's problems are decided on, whichever way they were read."""
+
+    bar_count: int
+    first_bar: date | None
+    last_bar: date | None
+    sessions_expected: int  # NYSE sessions from the first stored bar to the last
+    sessions_covered: int  # of those, sessions with a bar
+    closed_day_bars: int
+    suspected_splits: int
+    source_count: int
+    last_completed_session: date
+    sessions_behind: int  # sessions after the last bar, up to the last completed one
+
+    @property
+    def missing_sessions(self) -> int:
+        return self.sessions_expected - self.sessions_covered
+
+    @property
+    def problems(self) -> list[Problem]:
+        if not self.bar_count:
+            return [
+                Problem(
+                    "no_bars",
+                    "no bars",
+                    "No price bars are stored yet: fetch or import prices.",
+                )
+            ]
+        found = []
+        if self.missing_sessions > 0:
+            found.append(
+                Problem(
+                    "missing_sessions",
+                    "missing sessions",
+                    f"{_count(self.missing_sessions, 'NYSE session')} of "
+                    f"{self.sessions_expected:,} from {self.first_bar} to "
+                    f"{self.last_bar} {_verb(self.missing_sessions)} no bar: "
+                    "backfill them with a fetch or an import.",
+                )
+            )
+        if self.closed_day_bars:
+            found.append(
+                Problem(
+                    "closed_day_bars",
+                    "closed-day bars",
+                    f"{_count(self.closed_day_bars, 'bar')} "
+                    f"{'falls' if self.closed_day_bars == 1 else 'fall'} on a day "
+                    "the exchange was closed (a weekend or an NYSE holiday): kept, "
+                    "but no session traded then.",
+                )
+            )
+        if self.suspected_splits:
+            found.append(
+                Problem(
+                    "suspected_splits",
+                    "suspected split",
+                    f"{_count(self.suspected_splits, 'price jump')} like a split "
+                    f"{_verb(self.suspected_splits)} no recorded split: confirm each "
+                    "on the symbol's page, or fetch its corporate actions.",
+                )
+            )
+        if self.sessions_behind > 0:
+            found.append(
+                Problem(
+                    "stale",
+                    "stale",
+                    f"The last bar ({self.last_bar}) is "
+                    f"{_count(self.sessions_behind, 'session')} behind the last "
+                    f"completed NYSE session ({self.last_completed_session}).",
+                )
+            )
+        if self.source_count > 1:
+            found.append(
+                Problem(
+                    "mixed_sources",
+                    "mixed sources",
+                    f"The bars come from {self.source_count} sources: prices from "
+                    "different sources may not agree where they meet.",
+                )
+            )
+        return found
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _verb(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _facts(
+    *,
+    bar_count: int,
+    first_bar: date | None,
+    last_bar: date | None,
+    sessions_expected: int,
+    sessions_covered: int,
+    closed_day_bars: int,
+    suspected: int,
+    source_count: int,
+    last_completed: date,
+) -> QualityFacts:
+    behind = (
+        _session_index().count(last_bar + timedelta(days=1), last_completed)
+        if last_bar
+        else 0
+    )
+    return QualityFacts(
+        bar_count=bar_count,
+        first_bar=first_bar,
+        last_bar=last_bar,
+        sessions_expected=sessions_expected,
+        sessions_covered=sessions_covered,
+        closed_day_bars=closed_day_bars,
+        suspected_splits=suspected,
+        source_count=source_count,
+        last_completed_session=last_completed,
+        sessions_behind=behind,
+    )
+
+
+# --- one symbol: the whole block -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """A symbol's data-quality block: its facts, problems and the details behind them."""
+
+    ticker: str
+    facts: QualityFacts
+    # The first few missing sessions and bars on closed days (symbol_coverage's).
+    missing_dates: list[date]
+    closed_dates: list[date]
+    suspects: list[SuspectedSplit]
+    actions_recorded: int
+    latest_action: CorporateAction | None
+    actions_available: bool | None
+    actions_fetched_at: datetime | None
+    bars_by_source: dict[str, int]
+    checked_at: datetime
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.facts.problems
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        facts = self.facts
+        return {
+            "ok": self.ok,
+            "problems": [{"code": p.code, "message": p.message} for p in self.problems],
+            "checked_at": self.checked_at.isoformat(timespec="seconds"),
+            "first_date": _iso(facts.first_bar),
+            "last_date": _iso(facts.last_bar),
+            "bars": facts.bar_count,
+            "sessions_expected": facts.sessions_expected,
+            "sessions_covered": facts.sessions_covered,
+            "missing_sessions": facts.missing_sessions,
+            "missing_session_dates": [day.isoformat() for day in self.missing_dates],
+            "closed_day_bars": facts.closed_day_bars,
+            "closed_day_bar_dates": [day.isoformat() for day in self.closed_dates],
+            "suspected_splits": [
+                {**s.as_dict(), "message": s.describe(self.ticker)}
+                for s in self.suspects
+            ],
+            "actions_recorded": self.actions_recorded,
+            "latest_action": _action_dict(self.latest_action),
+            "actions_available": self.actions_available,
+            "actions_fetched_at": (
+                self.actions_fetched_at.isoformat(timespec="seconds")
+                if self.actions_fetched_at
+                else None
+            ),
+            "last_completed_session": facts.last_completed_session.isoformat(),
+            "sessions_behind": facts.sessions_behind,
+            "stale": facts.sessions_behind > 0,
+            "sources": [
+                {"source": source, "bars": bars}
+                for source, bars in sorted(self.bars_by_source.items())
+            ],
+            "sources_mixed": facts.source_count > 1,
+        }
+
+
+def symbol_data_quality(symbol: Symbol, *, now: datetime) -> DataQuality:
+    """The data-quality block of `symbol` as of `now` (an aware datetime).
+
+    Sessions and closed days are core.selectors.symbol_coverage's, so the block and
+    the page's coverage line agree; one more read of the bars' opens, closes and
+    sources finds suspected splits and sources, one the corporate actions.
+    """
+    coverage = symbol_coverage(symbol)
+    bars = list(
+        PriceBar.objects.filter(symbol=symbol)
+        .order_by("date")
+        .values_list("date", "open", "close", "source")
+    )
+    actions = list(
+        CorporateAction.objects.filter(symbol=symbol).order_by("date", "created_at")
+    )
+    split_days = [a.date for a in actions if a.kind == CorporateAction.Kind.SPLIT]
+    frame = pd.DataFrame(bars, columns=["date", "open", "close", "source"])
+    suspects = suspected_splits(frame, split_days)
+    sources = Counter(source for _, _, _, source in bars)
+    facts = _facts(
+        bar_count=coverage.bar_count,
+        first_bar=coverage.first_date,
+        last_bar=coverage.last_date,
+        sessions_expected=coverage.expected_sessions,
+        sessions_covered=coverage.covered_sessions,
+        closed_day_bars=coverage.closed_day_bars,
+        suspected=len(suspects),
+        source_count=len(sources),
+        last_completed=last_completed_session(now),
+    )
+    return DataQuality(
+        ticker=symbol.ticker,
+        facts=facts,
+        missing_dates=list(coverage.missing_dates),
+        closed_dates=list(coverage.closed_day_dates),
+        suspects=suspects,
+        actions_recorded=len(actions),
+        latest_action=actions[-1] if actions else None,
+        actions_available=symbol.actions_available,
+        actions_fetched_at=symbol.actions_fetched_at,
+        bars_by_source=dict(sources),
+        checked_at=now,
+    )
+
+
+def _action_dict(action: CorporateAction | None) -> dict[str, str] | None:
+    if action is None:
+        return None
+    value = (
+        action.split_factor
+        if action.kind == CorporateAction.Kind.SPLIT
+        else action.dividend_amount
+    )
+    return {
+        "kind": action.kind,
+        "date": action.date.isoformat(),
+        "value": f"{(value or Decimal(0)).normalize():f}",
+        "source": action.source,
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# --- many symbols: the same problems from aggregated queries ------------------------
+
+
+def symbols_quality_facts(
+    symbols: QuerySet[Symbol] | None = None, *, now: datetime
+) -> dict[int, QualityFacts]:
+    """The QualityFacts of each symbol of `symbols` (all when None), by primary key.
+
+    Three queries whatever the number of symbols: per-symbol counts, the bars whose
+    jump from the previous close could be a split (a window function keeps only
+    those), and the recorded splits of the symbols that have such a bar.
+    """
+    chosen = Symbol.objects.all() if symbols is None else symbols
+    ids = chosen.order_by().values("pk")
+    rows = (
+        Symbol.objects.filter(pk__in=ids)
+        .order_by()
+        .annotate(
+            bar_count=Count("bars"),
+            first_bar=Min("bars__date"),
+            last_bar=Max("bars__date"),
+            covered=Count("bars", filter=_covered_filter("bars__")),
+            closed=Count("bars", filter=_closed_filter("bars__")),
+            sources=Count("bars__source", distinct=True),
+        )
+        .values_list(
+            "pk", "bar_count", "first_bar", "last_bar", "covered", "closed", "sources"
+        )
+    )
+    suspects = _suspect_counts(ids)
+    last_completed = last_completed_session(now)
+    index = _session_index()
+    return {
+        pk: _facts(
+            bar_count=bar_count,
+            first_bar=first_bar,
+            last_bar=last_bar,
+            sessions_expected=(
+                index.count(first_bar, last_bar) if first_bar and last_bar else 0
+            ),
+            sessions_covered=covered,
+            closed_day_bars=closed,
+            suspected=suspects.get(pk, 0),
+            source_count=sources,
+            last_completed=last_completed,
+        )
+        for pk, bar_count, first_bar, last_bar, covered, closed, sources in rows
+    }
+
+
+def _suspect_counts(symbol_ids: QuerySet[Any]) -> dict[int, int]:
+    low, high = jump_prefilter()
+    close_before = Window(
+        Lag("close"), partition_by=[F("symbol_id")], order_by=F("date").asc()
+    )
+    # Multiplied, not divided: SQLite divides two whole-number prices as integers.
+    jumps = list(
+        PriceBar.objects.filter(symbol__in=symbol_ids)
+        .annotate(close_before=close_before)
+        .filter(
+            Q(close_before__gte=F("open") * Value(high))
+            | Q(close_before__lte=F("open") * Value(low))
+        )
+        .values_list("symbol_id", "date", "close_before", "open")
+    )
+    if not jumps:
+        return {}
+    recorded: dict[int, list[date]] = defaultdict(list)
+    for symbol_id, day in CorporateAction.objects.filter(
+        kind=CorporateAction.Kind.SPLIT,
+        symbol_id__in={symbol_id for symbol_id, _, _, _ in jumps},
+    ).values_list("symbol_id", "date"):
+        recorded[symbol_id].append(day)
+    counts: Counter[int] = Counter()
+    for symbol_id, day, before, opened in jumps:
+        if split_from_jump(day, before, opened, recorded[symbol_id]) is not None:
+            counts[symbol_id] += 1
+    return dict(counts)
+
+
+def symbols_with_problems(
+    symbols: QuerySet[Symbol] | None = None, *, now: datetime
+) -> dict[int, list[Problem]]:
+    """The problems of each symbol of `symbols` (all when None) that has any."""
+    found = {}
+    for pk, facts in symbols_quality_facts(symbols, now=now).items():
+        problems = facts.problems
+        if problems:
+            found[pk] = problems
+    return found
