@@ -20,6 +20,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from core.adjustment import Action
+from core.data_quality import symbol_suspected_splits
+from core.errors import Conflict
 from core.job_tasks import job_task_for
 from core.market import normalise_ticker
 from core.models import ApiToken, CorporateAction, Job, PriceBar, Symbol
@@ -532,11 +534,6 @@ def suspected_split_confirm(
     with no suspected split left (confirmed meanwhile, or the bars changed) is a
     Conflict, and nothing is stored.
     """
-    # Imported here rather than at the top: this module is shared by several writers
-    # and only appended to.
-    from core.data_quality import symbol_suspected_splits
-    from core.errors import Conflict
-
     suspect = next((s for s in symbol_suspected_splits(symbol) if s.day == day), None)
     if suspect is None:
         raise Conflict(
