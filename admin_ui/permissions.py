@@ -15,6 +15,9 @@ from core.models import Job
 RUN_PERMISSIONS: dict[str, str] = {
     Job.Kind.FETCH: "core.run_fetch",
     Job.Kind.BACKTEST: "backtesting.run_backtest",
+    # A sweep and a comparison are backtests too (DESIGN §11: "run backtest, sweep").
+    Job.Kind.SWEEP: "backtesting.run_backtest",
+    Job.Kind.COMPARE: "backtesting.run_backtest",
     Job.Kind.TRAIN: "ml.train_model",
     Job.Kind.PREDICT: "ml.run_forecast",
     Job.Kind.REPORT: "reporting.generate_report",

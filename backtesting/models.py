@@ -120,3 +120,91 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return f"Trade {self.number} of run {self.run_id}"
+
+
+class Sweep(models.Model):
+    """A grid of (fast, slow) pairs run on one symbol's bars, with its out-of-sample proof.
+
+    Like a run, a sweep is never changed after it is stored.
+    """
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="sweeps")
+    # The ranges as asked for, "start:stop:step" (inclusive).
+    fast_range = models.CharField(max_length=20)
+    slow_range = models.CharField(max_length=20)
+    initial_investment = models.DecimalField(
+        max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
+    )
+    commission = models.DecimalField(
+        max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
+    )
+    adjust = models.CharField(
+        max_length=10,
+        choices=[(mode, mode) for mode in ADJUST_MODES],
+        default=DEFAULT_ADJUST,
+    )
+    adjustment = models.JSONField(default=dict)
+    actions_digest = models.CharField(max_length=64)
+    start_date = models.DateField(help_text="First bar used.")
+    end_date = models.DateField(help_text="Last bar used.")
+    bar_count = models.PositiveIntegerField()
+    oos_fraction = models.FloatField(
+        help_text="Share of the bars held out: pairs are ranked on the rest only."
+    )
+    benchmark = models.CharField(max_length=10, blank=True)
+    pair_count = models.PositiveIntegerField()
+    best_fast = models.PositiveSmallIntegerField(null=True, blank=True)
+    best_slow = models.PositiveSmallIntegerField(null=True, blank=True)
+    # True when the in-sample best pair beat the default 50/200 out of sample.
+    beat_default = models.BooleanField(null=True, blank=True)
+    # One dict per pair: fast, slow, error, the full-period metrics of §4 and the
+    # in-sample ones the ranking used.
+    rows = models.JSONField()
+    # The out-of-sample proof, the walk-forward variant, the benchmark and the
+    # verdict in words.
+    result = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "sweep"
+
+    def __str__(self) -> str:
+        return f"{self.symbol.ticker} sweep {self.fast_range} x {self.slow_range} #{self.pk}"
+
+
+class Comparison(models.Model):
+    """The same backtest on several symbols, one table and one rebased price chart."""
+
+    # Tickers in the order asked for.
+    tickers = models.JSONField()
+    fast = models.PositiveSmallIntegerField()
+    slow = models.PositiveSmallIntegerField()
+    initial_investment = models.DecimalField(
+        max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
+    )
+    commission = models.DecimalField(
+        max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
+    )
+    adjust = models.CharField(
+        max_length=10,
+        choices=[(mode, mode) for mode in ADJUST_MODES],
+        default=DEFAULT_ADJUST,
+    )
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    runs = models.ManyToManyField(BacktestRun, related_name="comparisons")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "comparison"
+
+    def __str__(self) -> str:
+        return f"Compare {', '.join(self.tickers)} #{self.pk}"

@@ -171,6 +171,8 @@ class Job(models.Model):
         PREDICT = "predict", "Forecast"
         REPORT = "report", "Report"
         TRAIN = "train", "Train model"
+        SWEEP = "sweep", "Parameter sweep"
+        COMPARE = "compare", "Comparison"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -89,7 +89,7 @@ def staff_user(django_user_model):
     if not Group.objects.filter(name="Analyst").exists():
         # The migration made the groups; a transactional test before this one
         # emptied the database, groups too. Make them again as the migration does.
-        import_module("admin_ui.migrations.0002_corporate_actions_roles").roles_sync(
+        import_module("admin_ui.migrations.0003_research_roles").roles_sync(
             django_apps, using=DEFAULT_DB_ALIAS
         )
     user = django_user_model.objects.create_user(

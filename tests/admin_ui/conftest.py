@@ -21,7 +21,7 @@ def role_user(username: str, role: str, **extra: Any) -> User:
     """A staff member in the Viewer or Analyst group that admin_ui's migration makes."""
     if not Group.objects.filter(name=role).exists():
         # A transactional test before this one emptied the database, groups too.
-        import_module("admin_ui.migrations.0002_corporate_actions_roles").roles_sync(
+        import_module("admin_ui.migrations.0003_research_roles").roles_sync(
             django_apps, using=DEFAULT_DB_ALIAS
         )
     user = User.objects.create_user(

@@ -11,10 +11,12 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS
 
-roles = import_module("admin_ui.migrations.0002_corporate_actions_roles")
+roles = import_module("admin_ui.migrations.0003_research_roles")
 
 VIEWER = {
     "backtesting.view_backtestrun",
+    "backtesting.view_comparison",
+    "backtesting.view_sweep",
     "backtesting.view_trade",
     "core.view_apitoken",
     "core.view_corporateaction",
