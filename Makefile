@@ -4,7 +4,11 @@ PY := .venv/bin/python
 
 .PHONY: demo test lint lint-deploy format fake-av clean
 
-demo: ## Set up and run the product on SQLite with sample data (Ctrl-C stops it)
+# `make demo PORT=8001 HOST=0.0.0.0`: a PORT given to make reaches the script as it is;
+# HOST only from make's command line, as some shells export HOST as the machine's name.
+demo: export DEMO_HOST := $(if $(filter command line,$(origin HOST)),$(HOST),$(DEMO_HOST))
+demo: ## Set up and run the product on SQLite with sample data (Ctrl-C stops it); PORT=8001 serves elsewhere
+	@scripts/demo.sh check-port
 	@scripts/system-deps.sh runtime
 	@scripts/bootstrap.sh runtime
 	@scripts/demo.sh

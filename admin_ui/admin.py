@@ -5,11 +5,13 @@ from django.contrib import admin
 from admin_ui import (  # noqa: F401
     access,
     backtests,
+    comparisons,
     corporate_actions_admin,
     forecasts,
     jobs,
     prices,
     reports,
+    sweeps,
     symbols,
     task_queue,
     trained_models,

@@ -1,8 +1,7 @@
-"""Backtests: runs with their metrics, equity chart and trades; export to CSV/XLSX."""
+"""Backtests: runs with their metrics, equity chart, benchmark, tearsheet and trades;
+export to CSV/XLSX."""
 
 from __future__ import annotations
-
-import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
@@ -14,10 +13,13 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter, RangeNumericFilter
 from unfold.decorators import display
 
+from admin_ui.backtest_tearsheet import TearsheetFields
 from admin_ui.bases import Exports, RecordsOnly, formatted_field
+from admin_ui.chart_data import chart_html, equity_chart_data
+from admin_ui.evaluation import WIDE
+from admin_ui.report_buttons import BacktestReportButton
 from admin_ui.resources import BacktestRunResource, TradeResource
 from backtesting.models import BacktestRun, Trade
-from backtesting.selectors import equity_points
 from core.formatting import money, number, plain_pct, signed_pct, tone
 
 METRIC_LABELS = [
@@ -70,8 +72,16 @@ class TradeInline(TabularInline):
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin):
+class BacktestRunAdmin(
+    BacktestReportButton,
+    TearsheetFields,
+    Exports,
+    RecordsOnly,
+    ModelAdmin,
+    ExportActionModelAdmin,
+):
     resource_classes = [BacktestRunResource]
+    actions_detail = ["generate_report_detail"]
     list_display = [
         "id",
         "symbol",
@@ -98,6 +108,7 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
     fieldsets = [
         (None, {"fields": ["symbol", "parameters", "prices", "period"]}),
         ("Results", {"fields": ["summary", "equity_chart"]}),
+        *TearsheetFields.tearsheet_fieldsets,
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
@@ -154,30 +165,9 @@ class BacktestRunAdmin(Exports, RecordsOnly, ModelAdmin, ExportActionModelAdmin)
             "admin_ui/backtest_summary.html", {"figures": figures, "notes": notes}
         )
 
-    @display(description="Equity vs buy and hold")
+    @display(description="Equity vs buy and hold", wrapper_class=WIDE)
     def equity_chart(self, obj: BacktestRun) -> SafeString:
-        points = equity_points(obj)
-        data = {
-            "labels": [p["date"] for p in points],
-            "datasets": [
-                {
-                    "label": "Strategy",
-                    "data": [p["equity"] for p in points],
-                    "borderColor": "#0284c7",
-                    # unfold's chart reads these to show the y axis and thin the dates.
-                    "displayYAxis": True,
-                    "maxTicksXLimit": 8,
-                },
-                {
-                    "label": "Buy and hold",
-                    "data": [p["buy_hold"] for p in points],
-                    "borderColor": "#9ca3af",
-                },
-            ],
-        }
-        return render_to_string(
-            "admin_ui/equity_chart.html", {"data": json.dumps(data)}
-        )
+        return chart_html(equity_chart_data(obj), chart_id=f"equity-chart-{obj.pk}")
 
 
 @admin.register(Trade)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -23,80 +22,20 @@ from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import display
 
 from admin_ui.bases import Exports, KeptRecords, formatted_field
+from admin_ui.chart_data import chart_html, forecast_chart_data
 from admin_ui.evaluation import WIDE, evaluation_table
 from admin_ui.forecast_resources import PredictionResource
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import Prediction, PredictionRun
-from ml.selectors import closes_before_forecast, forecast_rows, realised_scores
+from ml.selectors import forecast_rows, realised_scores
 
 # An en dash between the two ends of a price range.
 RANGE = " \u2013 "
-HISTORY_BARS = 90  # actual closes drawn before the forecast's as-of day
-ACTUAL_COLOUR = "#0284c7"
-PREDICTED_COLOUR = "#d97706"
-BAND_LINE_COLOUR = "rgba(217, 119, 6, 0.35)"
-BAND_FILL_COLOUR = "rgba(217, 119, 6, 0.12)"
 
 
 def _signed_money(value: float) -> str:
     return f"{value:+,.2f}".replace("-", MINUS)
-
-
-def _chart_data(run: PredictionRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Actual closes around the forecast, the predicted line and its band.
-
-    One label per day; a series is null where it has no value, so the forecast
-    starts at the as-of close and actual closes after as-of appear as they arrive.
-    """
-    history = closes_before_forecast(
-        run.symbol,
-        adjust=run.adjust,
-        as_of=run.as_of,
-        last_close=float(run.last_close),
-        count=HISTORY_BARS,
-    )
-    last_close = float(run.last_close)
-    gap = [None] * (len(history) - 1)
-
-    def forecast_series(key: str) -> list[float | None]:
-        return [*gap, last_close, *(row[key] for row in rows)]
-
-    return {
-        "labels": [day.isoformat() for day, _ in history]
-        + [row["date"] for row in rows],
-        "datasets": [
-            {
-                "label": "Actual close",
-                "data": [close for _, close in history]
-                + [row["actual_close"] for row in rows],
-                "borderColor": ACTUAL_COLOUR,
-                # unfold's chart reads these to show the y axis and thin the dates.
-                "displayYAxis": True,
-                "maxTicksXLimit": 8,
-            },
-            {
-                "label": "Predicted close",
-                "data": forecast_series("predicted_close"),
-                "borderColor": PREDICTED_COLOUR,
-                "borderDash": [6, 4],
-            },
-            {
-                "label": "Lower (80 % band)",
-                "data": forecast_series("lower"),
-                "borderColor": BAND_LINE_COLOUR,
-                "borderWidth": 1,
-            },
-            {
-                "label": "Upper (80 % band)",
-                "data": forecast_series("upper"),
-                "borderColor": BAND_LINE_COLOUR,
-                "borderWidth": 1,
-                "backgroundColor": BAND_FILL_COLOUR,
-                "fill": "-1",  # shade down to the lower line
-            },
-        ],
-    }
 
 
 @admin.register(PredictionRun)
@@ -105,6 +44,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
     list_display = [
         "symbol",
         "as_of",
+        "kind_badge",
         "model_version",
         "last_close_figure",
         "day_30",
@@ -113,7 +53,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
         "created_at",
     ]
     list_display_links = ["symbol", "as_of"]
-    list_filter = ["symbol", "adjust", ("as_of", RangeDateFilter)]
+    list_filter = ["symbol", "is_hindcast", "adjust", ("as_of", RangeDateFilter)]
     list_filter_submit = True
     search_fields = ["symbol__ticker", "symbol__name"]
     list_select_related = ["symbol", "model"]
@@ -128,6 +68,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
                     "symbol",
                     "model_link",
                     "as_of",
+                    "kind",
                     "adjust",
                     "last_close_figure",
                     "created_at",
@@ -160,7 +101,28 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
 
     @display(description="Model", ordering="model__version")
     def model_version(self, obj: PredictionRun) -> str:
+        if obj.is_hindcast:
+            # A hindcast model repeats the pipeline of the live version it names.
+            return f"v{obj.model.version} (refit)" if obj.model.version else "default"
         return f"v{obj.model.version}"
+
+    @display(
+        description="Kind",
+        ordering="is_hindcast",
+        label={"hindcast": "warning", "live": "info"},
+    )
+    def kind_badge(self, obj: PredictionRun) -> tuple[str, str]:
+        return ("hindcast", "Hindcast") if obj.is_hindcast else ("live", "Forecast")
+
+    @display(description="Kind")
+    def kind(self, obj: PredictionRun) -> str:
+        if obj.is_hindcast:
+            return (
+                f"Hindcast: the forecast a model trained only on the bars up to "
+                f"{obj.model.train_end} would have made; the actual closes after it "
+                "are the stored bars."
+            )
+        return "Forecast from the symbol's active model at the time."
 
     last_close_figure = formatted_field("last_close", money, description="Last close")
 
@@ -183,6 +145,24 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
 
     @display(description="Model")
     def model_link(self, obj: PredictionRun) -> SafeString:
+        if obj.is_hindcast:
+            # A hindcast's model is not in the registry: name the live one it repeats.
+            based_on = obj.model.based_on_id
+            pipeline = (
+                format_html(
+                    '<a class="text-primary-600" href="{}">v{}</a>',
+                    reverse("admin:ml_trainedmodel_change", args=[based_on]),
+                    obj.model.version,
+                )
+                if based_on is not None
+                else "the default pipeline"
+            )
+            return format_html(
+                "Hindcast model trained through {} with the pipeline of {} · {}",
+                obj.model.train_end,
+                pipeline,
+                obj.model.algorithm,
+            )
         url = reverse("admin:ml_trainedmodel_change", args=[obj.model_id])
         return format_html(
             '<a class="text-primary-600" href="{}">v{}</a> · {}',
@@ -233,28 +213,21 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
             {
                 "figures": figures,
                 "notes": [
+                    *([("Hindcast", self.kind(obj))] if obj.is_hindcast else []),
                     (
                         "Band",
                         "80 % band from the out-of-sample errors of the model's "
                         "walk-forward evaluation",
-                    )
+                    ),
                 ],
             },
         )
 
     @display(description="Predicted vs actual", wrapper_class=WIDE)
     def chart(self, obj: PredictionRun) -> SafeString:
-        data = _chart_data(obj, self._rows(obj))
-        return render_to_string(
-            "admin_ui/forecast_chart.html",
-            {
-                "data": json.dumps(data),
-                "history_bars": HISTORY_BARS,
-                "actual": ACTUAL_COLOUR,
-                "predicted": PREDICTED_COLOUR,
-                "band": BAND_FILL_COLOUR,
-                "band_line": BAND_LINE_COLOUR,
-            },
+        return chart_html(
+            forecast_chart_data(obj, self._rows(obj)),
+            chart_id=f"forecast-chart-{obj.pk}",
         )
 
     @display(description="Each day", wrapper_class=WIDE)

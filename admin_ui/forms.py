@@ -19,6 +19,7 @@ from unfold.widgets import (
 )
 
 from backtesting.params import BacktestParams
+from backtesting.sweeps import SweepParams, parse_range
 from core.adjustment import DEFAULT_ADJUST
 from core.errors import InvalidInput
 from core.models import Job, Symbol
@@ -100,6 +101,79 @@ class BacktestActionForm(forms.Form):
             )
         except InvalidInput as exc:
             raise forms.ValidationError(exc.message) from exc
+        return data
+
+
+class CompareForm(BacktestActionForm):
+    """The Symbols list's Compare action: one backtest, run on every selected symbol."""
+
+
+class SweepActionForm(forms.Form):
+    """The Symbols list's Run sweep action: the grid, the held-out share and the rest
+    of a backtest's inputs; `params` is the checked SweepParams."""
+
+    # Which form field shows an error SweepParams raises about a query parameter.
+    FIELD_OF_PARAMETER = {
+        "fast": "fast_range",
+        "slow": "slow_range",
+        "oos": "oos",
+        "commission": "commission",
+        "adjust": "adjust",
+    }
+
+    initial_investment = BacktestActionForm.base_fields["initial_investment"]
+    fast_range = forms.CharField(
+        label="Fast windows",
+        initial=str(SweepParams.DEFAULT_FAST_RANGE),
+        max_length=20,
+        help_text="start:stop:step, inclusive (5:70:5 is 5, 10, ..., 70).",
+    )
+    slow_range = forms.CharField(
+        label="Slow windows",
+        initial=str(SweepParams.DEFAULT_SLOW_RANGE),
+        max_length=20,
+        help_text=f"Only pairs with fast < slow run; at most {SweepParams.MAX_PAIRS}.",
+    )
+    oos = forms.DecimalField(
+        label="Held out",
+        min_value=Decimal(str(SweepParams.MIN_OOS)),
+        max_value=Decimal(str(SweepParams.MAX_OOS)),
+        decimal_places=3,
+        initial=Decimal(str(SweepParams.DEFAULT_OOS)),
+        widget=UnfoldAdminDecimalFieldWidget,
+        help_text="Share of the last bars kept out of the ranking: 0.3 is 30 %.",
+    )
+    start = BacktestActionForm.base_fields["start"]
+    end = BacktestActionForm.base_fields["end"]
+    commission = BacktestActionForm.base_fields["commission"]
+    adjust = adjust_field()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.params = SweepParams(
+                initial_investment=data["initial_investment"],
+                fast=parse_range(
+                    data["fast_range"],
+                    name="fast",
+                    default=SweepParams.DEFAULT_FAST_RANGE,
+                ),
+                slow=parse_range(
+                    data["slow_range"],
+                    name="slow",
+                    default=SweepParams.DEFAULT_SLOW_RANGE,
+                ),
+                start=data.get("start"),
+                end=data.get("end"),
+                commission=data.get("commission") or Decimal(0),
+                adjust=data.get("adjust") or DEFAULT_ADJUST,
+                oos=float(data["oos"]),
+            )
+        except InvalidInput as exc:
+            field = self.FIELD_OF_PARAMETER.get(exc.details.get("parameter", ""))
+            self.add_error(field, exc.message)
         return data
 
 

@@ -53,6 +53,12 @@ def navigation(request: HttpRequest) -> list[dict[str, Any]]:
                     "admin:backtesting_backtestrun_changelist",
                 ),
                 _item("Trades", "swap_vert", "admin:backtesting_trade_changelist"),
+                _item("Sweeps", "grid_on", "admin:backtesting_sweep_changelist"),
+                _item(
+                    "Comparisons",
+                    "compare_arrows",
+                    "admin:backtesting_comparison_changelist",
+                ),
                 _item("Forecasts", "timeline", "admin:ml_predictionrun_changelist"),
                 _item("Models", "model_training", "admin:ml_trainedmodel_changelist"),
             ],

@@ -3,9 +3,6 @@ backtests, forecasts, reports."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -13,17 +10,14 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from unfold.decorators import display
 
+from admin_ui.chart_data import chart_html, price_chart_data
+from admin_ui.evaluation import WIDE
 from admin_ui.symbol_quality import price_text
-from backtesting.params import BacktestParams
 from core.data_quality import symbol_data_quality
 from core.formatting import money, signed_pct
-from core.indicators import trailing_mean
 from core.models import CorporateAction, PriceBar, Symbol
 from core.split_detection import ratio_words
 from ml.selectors import forecast_rows, realised_scores
-
-CHART_BARS = 250
-SMA_FAST, SMA_SLOW = BacktestParams.DEFAULT_FAST, BacktestParams.DEFAULT_SLOW
 
 
 class SymbolPanels:
@@ -59,43 +53,14 @@ class SymbolPanels:
             },
         )
 
-    @display(description="Close with SMA 50 and SMA 200")
+    @display(
+        description="Candles and volume, the SMAs and the latest backtest's trades",
+        wrapper_class=WIDE,
+    )
     def price_chart(self, obj: Symbol) -> str:
-        bars = (
-            list(
-                obj.bars.order_by("-date").values_list("date", "close")[
-                    : CHART_BARS + SMA_SLOW
-                ]
-            )[::-1]
-            if obj.pk
-            else []
-        )
-        if not bars:
+        if obj.pk is None or not obj.bars.exists():
             return "No bars yet: use Fetch prices above."
-        closes = [float(close) for _, close in bars]
-        fast, slow = trailing_mean(closes, SMA_FAST), trailing_mean(closes, SMA_SLOW)
-        shown = slice(max(0, len(bars) - CHART_BARS), None)
-
-        def series(values: Any) -> list[float | None]:
-            return [None if v != v else round(float(v), 2) for v in values[shown]]
-
-        data = {
-            "labels": [day.isoformat() for day, _ in bars[shown]],
-            "datasets": [
-                {
-                    "label": "Close",
-                    "data": series(closes),
-                    "borderColor": "#111827",
-                    "displayYAxis": True,
-                    "maxTicksXLimit": 8,
-                },
-                {"label": "SMA 50", "data": series(fast), "borderColor": "#f59e0b"},
-                {"label": "SMA 200", "data": series(slow), "borderColor": "#7c3aed"},
-            ],
-        }
-        return render_to_string(
-            "admin_ui/symbol_chart.html", {"data": json.dumps(data)}
-        )
+        return chart_html(price_chart_data(obj), chart_id=f"price-chart-{obj.pk}")
 
     @display(description="Last 10 bars")
     def recent_bars(self, obj: Symbol) -> str:

@@ -8,8 +8,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from import_export.admin import ExportActionModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
@@ -19,14 +22,19 @@ from admin_ui.forms import (
     AdjustedWorkDialogForm,
     BacktestActionForm,
     BacktestDialogForm,
+    CompareForm,
+    SweepActionForm,
     SymbolDialogForm,
 )
 from admin_ui.permissions import run_permission
 from admin_ui.resources import SymbolResource
 from admin_ui.symbol_panels import SymbolPanels
 from admin_ui.symbol_quality import DataQualityFilter, SymbolDataQuality
-from core.errors import InvalidInput
-from core.formatting import money
+from backtesting.models import BacktestRun
+from backtesting.services import comparison_create
+from backtesting.services.comparisons import MAX_SYMBOLS, MIN_SYMBOLS
+from core.errors import InvalidInput, StockDeskError
+from core.formatting import NONE, money, signed_pct, tone
 from core.market import normalise_ticker
 from core.models import Job, PriceBar, Symbol
 from core.selectors import symbol_coverage
@@ -60,6 +68,7 @@ class SymbolAdmin(
         "bar_count",
         "first_bar",
         "last_bar",
+        "latest_backtest",
         "last_fetched_at",
         "is_active",
         "data_quality_badge",
@@ -72,6 +81,8 @@ class SymbolAdmin(
     actions = [
         "fetch_prices",
         "run_backtest",
+        "run_sweep",
+        "compare_symbols",
         "train_model",
         "forecast_30_days",
         "generate_report",
@@ -108,12 +119,17 @@ class SymbolAdmin(
     # What each action and button needs (DESIGN §11): Viewers see and run none.
     has_run_fetch_permission = run_permission(Job.Kind.FETCH)
     has_run_backtest_permission = run_permission(Job.Kind.BACKTEST)
+    has_run_compare_permission = run_permission(Job.Kind.COMPARE)
+    has_run_sweep_permission = run_permission(Job.Kind.SWEEP)
     has_train_model_permission = run_permission(Job.Kind.TRAIN)
     has_run_forecast_permission = run_permission(Job.Kind.PREDICT)
     has_generate_report_permission = run_permission(Job.Kind.REPORT)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
         latest_close = PriceBar.objects.filter(symbol=OuterRef("pk")).order_by("-date")
+        latest_run = BacktestRun.objects.filter(symbol=OuterRef("pk")).order_by(
+            "-created_at", "-id"
+        )
         return (
             super()
             .get_queryset(request)
@@ -122,6 +138,9 @@ class SymbolAdmin(
                 _first_bar=Min("bars__date"),
                 _last_bar=Max("bars__date"),
                 _last_close=Subquery(latest_close.values("close")[:1]),
+                # Two subqueries, not a query per row (DESIGN §7's column).
+                _latest_return=Subquery(latest_run.values("total_return_pct")[:1]),
+                _latest_run=Subquery(latest_run.values("pk")[:1]),
             )
         )
 
@@ -138,6 +157,23 @@ class SymbolAdmin(
     @display(description="Last day", ordering="_last_bar")
     def last_bar(self, obj: Symbol) -> Any:
         return obj._last_bar or "—"
+
+    @display(description="Latest backtest", ordering="_latest_return")
+    def latest_backtest(self, obj: Symbol) -> SafeString | str:
+        """The newest run's total return, coloured by sign, linking to the run."""
+        if obj._latest_run is None:
+            return NONE
+        colour = {
+            "up": "text-green-700 dark:text-green-400",
+            "down": "text-red-700 dark:text-red-400",
+        }.get(tone(obj._latest_return), "")
+        return format_html(
+            '<a class="{}" href="{}" title="Backtest #{}">{}</a>',
+            colour,
+            reverse("admin:backtesting_backtestrun_change", args=[obj._latest_run]),
+            obj._latest_run,
+            signed_pct(obj._latest_return),
+        )
 
     @display(description="Coverage")
     def coverage(self, obj: Symbol) -> str:
@@ -194,6 +230,68 @@ class SymbolAdmin(
             "action_name": "run_backtest",
         }
         return TemplateResponse(request, "admin_ui/backtest_action.html", context)
+
+    @action(description="Run sweep", icon="grid_on", permissions=["run_sweep"])
+    def run_sweep(
+        self, request: HttpRequest, queryset: QuerySet[Symbol]
+    ) -> TemplateResponse | None:
+        """Ask for the grid on an intermediate page, then queue one sweep Job each."""
+        form = SweepActionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._queue(request, queryset, Job.Kind.SWEEP, form.params.as_json())
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Run sweep",
+            "opts": self.model._meta,
+            "form": form,
+            "symbols": list(queryset),
+            "action_name": "run_sweep",
+        }
+        return TemplateResponse(request, "admin_ui/sweep_action.html", context)
+
+    @action(description="Compare", icon="compare_arrows", permissions=["run_compare"])
+    def compare_symbols(
+        self, request: HttpRequest, queryset: QuerySet[Symbol]
+    ) -> HttpResponse | None:
+        """Ask for the backtest on an intermediate page, run it on each selected
+        symbol and open the comparison.
+
+        Run in the request rather than as a Job: at most MAX_SYMBOLS backtests (about
+        a second for ten symbols of five years), the work /compare/ does per call,
+        and staff land on the result at once.
+        """
+        symbols = list(queryset.order_by("ticker"))
+        if not MIN_SYMBOLS <= len(symbols) <= MAX_SYMBOLS:
+            self.message_user(
+                request,
+                f"Select {MIN_SYMBOLS} to {MAX_SYMBOLS} symbols to compare; "
+                f"{len(symbols)} selected.",
+                messages.WARNING,
+            )
+            return None
+        form = CompareForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                comparison = comparison_create(
+                    tickers=[symbol.ticker for symbol in symbols],
+                    params=form.params,
+                    user=request.user,
+                )
+            except StockDeskError as exc:
+                # Nothing was stored; the page says which symbol stopped it.
+                form.add_error(None, exc.message)
+            else:
+                return redirect("admin:backtesting_comparison_change", comparison.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Compare symbols",
+            "opts": self.model._meta,
+            "form": form,
+            "symbols": symbols,
+            "action_name": "compare_symbols",
+        }
+        return TemplateResponse(request, "admin_ui/comparison_action.html", context)
 
     @action(
         description="Train model", icon="model_training", permissions=["train_model"]
@@ -320,6 +418,7 @@ class SymbolAdmin(
 QUEUED_WORDS = {
     Job.Kind.FETCH: "fetch",
     Job.Kind.BACKTEST: "backtest",
+    Job.Kind.SWEEP: "sweep",
     Job.Kind.TRAIN: "train model",
     Job.Kind.PREDICT: "forecast",
     Job.Kind.REPORT: "report",

@@ -13,3 +13,7 @@ class BacktestingConfig(AppConfig):
         job_task_register(
             kind=Job.Kind.BACKTEST, task="backtesting.tasks.run_backtest_task"
         )
+        job_task_register(kind=Job.Kind.SWEEP, task="backtesting.tasks.run_sweep_task")
+        job_task_register(
+            kind=Job.Kind.COMPARE, task="backtesting.tasks.run_compare_task"
+        )

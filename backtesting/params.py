@@ -14,6 +14,11 @@ from typing import Any, ClassVar
 
 from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.errors import InvalidInput
+from core.market import normalise_ticker
+
+# parse_benchmark's answer for "no choice made": SPY when it is stored and is not
+# the run's own symbol (backtesting.selectors.benchmark_for).
+DEFAULT_BENCHMARK = "default"
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,17 @@ def parse_adjust(params: Mapping[str, str]) -> str:
     if raw is None or not raw.strip():
         return DEFAULT_ADJUST
     return check_adjust(raw.strip().lower() if raw.isascii() else raw)
+
+
+def parse_benchmark(params: Mapping[str, str]) -> str | None:
+    """The `benchmark` query parameter: absent, empty or "default" is
+    DEFAULT_BENCHMARK, "none" is None (no benchmark), else a normalised ticker."""
+    raw = (params.get("benchmark") or "").strip()
+    if raw.isascii() and raw.lower() in ("", DEFAULT_BENCHMARK):
+        return DEFAULT_BENCHMARK
+    if raw.isascii() and raw.lower() == "none":
+        return None
+    return normalise_ticker(raw)
 
 
 DEFAULT_BACKTEST = BacktestParams(initial_investment=BacktestParams.DEFAULT_INVESTMENT)

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from django.db.models import Max
 
+from backtesting.benchmark import benchmark_stats
 from backtesting.models import BacktestRun
+from backtesting.params import DEFAULT_BENCHMARK
+from backtesting.tearsheet import tearsheet
 from core.data_quality import price_warnings
 from core.models import Symbol
+from core.selectors import bars_adjusted, symbol_find, symbol_get
+
+# The benchmark a run is read against when none is named (parse_benchmark).
+DEFAULT_BENCHMARK_TICKER = "SPY"
 
 
 def latest_backtest(symbol: Symbol, *, adjust: str | None = None) -> BacktestRun | None:
@@ -43,9 +52,110 @@ def equity_points(run: BacktestRun) -> list[dict[str, Any]]:
     ]
 
 
-def backtest_to_dict(
-    run: BacktestRun, *, include_equity: bool = False
+def run_curve(run: BacktestRun) -> tuple[np.ndarray, np.ndarray]:
+    """The stored equity curve as (dates datetime64[D], equity) arrays."""
+    curve = run.equity_curve
+    start = np.datetime64(curve["start"], "D")
+    offsets = np.asarray(curve["day_offsets"], dtype=np.int64)
+    return start + offsets.astype("timedelta64[D]"), np.asarray(
+        curve["equity"], dtype=np.float64
+    )
+
+
+def backtest_tearsheet(run: BacktestRun) -> dict[str, Any]:
+    """backtesting.tearsheet of the stored curve, computed at read time."""
+    return tearsheet(*run_curve(run))
+
+
+def _unavailable(ticker: str | None, note: str) -> dict[str, Any]:
+    return {"available": False, "ticker": ticker, "note": note}
+
+
+def benchmark_for(
+    symbol: Symbol,
+    *,
+    start: date,
+    end: date,
+    adjust: str,
+    dates: np.ndarray,
+    equity: np.ndarray,
+    initial_investment: float,
+    ticker: str | None = DEFAULT_BENCHMARK,
 ) -> dict[str, Any]:
+    """The curve (dates, equity) of a run on symbol against a benchmark's closes in
+    [start, end], adjusted like the run.
+
+    ticker: DEFAULT_BENCHMARK (SPY when it is stored and is not the symbol itself),
+    None (no benchmark) or a normalised ticker, which must be stored (else
+    UnknownSymbol, 404). Answers {"available": True, "ticker", **benchmark_stats}
+    or {"available": False, "ticker", "note"} saying why there are no figures.
+    """
+    if ticker is None:
+        return _unavailable(None, "No benchmark was asked for (benchmark=none).")
+    if ticker == DEFAULT_BENCHMARK:
+        ticker = DEFAULT_BENCHMARK_TICKER
+        bench = symbol_find(ticker)
+        if bench is None:
+            return _unavailable(
+                ticker, f"{ticker} is not stored; fetch its prices to compare."
+            )
+        if bench.pk == symbol.pk:
+            return _unavailable(
+                ticker, f"The run is on {ticker} itself; name another benchmark."
+            )
+    else:
+        bench = symbol_get(ticker)
+    try:
+        bars = bars_adjusted(bench, adjust=adjust, start=start, end=end).frame
+    except ValueError as exc:
+        # core.adjustment refuses a dividend at or above the close before it.
+        return _unavailable(ticker, f"{ticker}'s prices cannot be adjusted: {exc}.")
+    if bars.empty:
+        return _unavailable(ticker, f"{ticker} has no bars from {start} to {end}.")
+    bench_dates = pd.to_datetime(bars["date"]).to_numpy(dtype="datetime64[D]")
+    stats = benchmark_stats(
+        dates,
+        equity,
+        bench_dates,
+        bars["close"].astype(float).to_numpy(),
+        initial_investment,
+    )
+    if stats["common_days"] < 2:
+        return _unavailable(
+            ticker,
+            f"{ticker}'s bars share fewer than two dates with the run "
+            f"({start} to {end}).",
+        )
+    return {"available": True, "ticker": ticker, **stats}
+
+
+def backtest_benchmark(
+    run: BacktestRun, ticker: str | None = DEFAULT_BENCHMARK
+) -> dict[str, Any]:
+    """benchmark_for a stored run: its symbol, range, adjustment and curve."""
+    dates, equity = run_curve(run)
+    return benchmark_for(
+        run.symbol,
+        start=run.start_date,
+        end=run.end_date,
+        adjust=run.adjust,
+        dates=dates,
+        equity=equity,
+        initial_investment=float(run.initial_investment),
+        ticker=ticker,
+    )
+
+
+def backtest_to_dict(
+    run: BacktestRun,
+    *,
+    include_equity: bool = False,
+    benchmark: str | None = DEFAULT_BENCHMARK,
+) -> dict[str, Any]:
+    """The run as the endpoint answers it; `benchmark` as benchmark_for's ticker."""
+    compared = backtest_benchmark(run, benchmark)
+    if not include_equity:
+        compared.pop("equity", None)
     data: dict[str, Any] = {
         "id": run.pk,
         "symbol": run.symbol.ticker,
@@ -81,6 +191,8 @@ def backtest_to_dict(
             for trade in run.trades.all()
         ],
     }
+    data["benchmark"] = compared
+    data["tearsheet"] = backtest_tearsheet(run)
     if include_equity:
         data["equity"] = equity_points(run)
     return data

@@ -356,7 +356,9 @@ CONTENT_SECURITY_POLICY = {
 # The admin: unfold's own files only. Alpine.js (unfold's standard build) compiles
 # its x-* attributes with new Function, hence 'unsafe-eval'; unfold's templates, the
 # chart legends and Alpine's bindings set style attributes, hence 'unsafe-inline' for
-# styles (not for scripts). The charts are Chart.js canvases: no image from elsewhere.
+# styles (not for scripts). The dashboard's charts are Chart.js canvases and the price,
+# backtest and forecast charts the vendored lightweight-charts (static, 'self'), whose
+# own <style> element 'unsafe-inline' covers: no image or script from elsewhere.
 CONTENT_SECURITY_POLICY_ADMIN = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -1,4 +1,5 @@
-"""The trading days a forecast's horizon runs over, from core.sessions' NYSE calendar."""
+"""Trading days for forecasts from core.sessions' NYSE calendar: the horizon's days, and
+the session a hindcast of a given day starts from."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from core.sessions import calendar
+from core.sessions import calendar, in_calendar
 
 
 def next_sessions(after: date, count: int) -> list[date]:
@@ -20,3 +21,13 @@ def next_sessions(after: date, count: int) -> list[date]:
         first = cal.next_session(first)
     sessions = cal.sessions_window(first, count)
     return [session.date() for session in sessions]
+
+
+def last_session_on_or_before(day: date) -> date:
+    """The NYSE trading day on or before `day`; `day` itself outside the calendar's
+    span, where sessions cannot be judged."""
+    if not in_calendar(day):
+        return day
+    session = calendar().date_to_session(pd.Timestamp(day), direction="previous")
+    found: date = session.date()
+    return found

@@ -16,11 +16,26 @@ ADJUST_HELP = (
 )
 
 
+class RegistryManager(models.Manager["TrainedModel"]):
+    """The registry: live models only. A hindcast's model belongs to its forecast, so
+    lists of models, version counts and activation never see it; the forecast still
+    reaches it (related objects are read through the base manager)."""
+
+    def get_queryset(self) -> models.QuerySet[TrainedModel]:
+        return super().get_queryset().filter(purpose=TrainedModel.Purpose.LIVE)
+
+
 class TrainedModel(models.Model):
     """A fitted forecaster for one symbol, its evaluation, and its artifact.
 
     One model per symbol is active: the newest trained, unless staff activate another.
+    A hindcast model (purpose=hindcast) is fitted on the bars up to one past day for
+    one hindcast, is never active and stays out of the registry (`objects`).
     """
+
+    class Purpose(models.TextChoices):
+        LIVE = "live", "Live (the registry)"
+        HINDCAST = "hindcast", "Hindcast (trained on bars up to a past day)"
 
     symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="models")
     algorithm = models.CharField(max_length=100)
@@ -46,24 +61,57 @@ class TrainedModel(models.Model):
     # Per-horizon quantiles of out-of-sample log-return errors: the forecast band.
     residual_quantiles = models.JSONField()
     is_active = models.BooleanField(default=False)
+    purpose = models.CharField(
+        max_length=10, choices=Purpose.choices, default=Purpose.LIVE
+    )
+    # A hindcast model repeats the pipeline of the live model active when it was
+    # made (its version is that model's); null: the default pipeline, no live model.
+    based_on = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="hindcast_models",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     trained_at = models.DateTimeField(auto_now_add=True)
 
+    all_objects = models.Manager()
+    objects = RegistryManager()
+
     class Meta:
         ordering = ["-trained_at", "-id"]
         permissions = [("train_model", "Can train forecasting models")]
         verbose_name = "model"
+        # The registry's manager filters (the admin, related lists, version counts);
+        # what Django reads for itself (a forecast's model, deletion) sees every row.
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["symbol"], condition=Q(is_active=True), name="one_active_model"
             ),
-            models.UniqueConstraint(fields=["symbol", "version"], name="model_version"),
+            models.UniqueConstraint(
+                fields=["symbol", "version"],
+                condition=Q(purpose="live"),
+                name="model_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose="live") | Q(is_active=False),
+                name="hindcast_model_never_active",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.purpose == self.Purpose.HINDCAST:
+            return f"{self.symbol.ticker} hindcast model through {self.train_end}"
         return f"{self.symbol.ticker} model v{self.version}"
+
+    @property
+    def is_hindcast(self) -> bool:
+        return self.purpose == self.Purpose.HINDCAST
 
 
 class PredictionRun(models.Model):
@@ -74,6 +122,9 @@ class PredictionRun(models.Model):
         TrainedModel, on_delete=models.PROTECT, related_name="runs"
     )
     as_of = models.DateField(help_text="The last bar the forecast saw.")
+    # A hindcast: the forecast a model trained only on bars up to as_of would have
+    # made, asked for after later bars were stored (its model is a hindcast model).
+    is_hindcast = models.BooleanField("hindcast", default=False)
     last_close = models.DecimalField(max_digits=14, decimal_places=4)
     # The series the forecast ran on, the actions applied and their sha256: a split
     # recorded later makes the same request a new forecast.
@@ -98,11 +149,19 @@ class PredictionRun(models.Model):
             models.UniqueConstraint(
                 fields=["symbol", "model", "as_of", "adjust", "actions_digest"],
                 name="one_forecast_per_model_day_and_series",
-            )
+            ),
+            # Each hindcast trains its own model, so the constraint above cannot
+            # keep hindcasts single; a live forecast of the same day is apart.
+            models.UniqueConstraint(
+                fields=["symbol", "as_of", "adjust", "actions_digest"],
+                condition=Q(is_hindcast=True),
+                name="one_hindcast_per_day_and_series",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.symbol.ticker} forecast as of {self.as_of}"
+        kind = "hindcast" if self.is_hindcast else "forecast"
+        return f"{self.symbol.ticker} {kind} as of {self.as_of}"
 
 
 class Prediction(models.Model):

@@ -1,4 +1,5 @@
-"""Shared reads of models and forecasts: one shape for the endpoint, admin and reports."""
+"""Shared reads of models and forecasts (hindcasts too): one shape for the endpoint,
+admin and reports."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from core.adjustment import NONE
 from core.data_quality import price_warnings
 from core.models import Symbol
 from core.selectors import bars_adjusted, bars_frame, closes_on
+from ml.calendar import last_session_on_or_before
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import PredictionRun, TrainedModel
 
@@ -30,8 +32,9 @@ def active_model(symbol: Symbol) -> TrainedModel | None:
 def latest_forecast(
     symbol: Symbol, *, adjust: str | None = None
 ) -> PredictionRun | None:
-    """The symbol's newest forecast, of that adjustment mode when one is given."""
-    runs = PredictionRun.objects.filter(symbol=symbol)
+    """The symbol's newest forecast, of that adjustment mode when one is given;
+    hindcasts (forecasts of past days asked for later) are not its forecast."""
+    runs = PredictionRun.objects.filter(symbol=symbol, is_hindcast=False)
     if adjust is not None:
         runs = runs.filter(adjust=adjust)
     return runs.order_by("-as_of", "-id").first()
@@ -51,6 +54,10 @@ def model_summary(model: TrainedModel) -> dict[str, Any]:
         "sklearn_version": model.sklearn_version,
         "is_active": model.is_active,
         "adjustment": model.adjustment,
+        "purpose": model.purpose,
+        # A hindcast model's live model, whose pipeline it repeats (None: the
+        # default pipeline, or a live model itself).
+        "based_on": model.based_on_id,
     }
 
 
@@ -181,11 +188,37 @@ def forecast_warnings(run: PredictionRun) -> list[str]:
     return warnings
 
 
+def hindcast_note(requested: date, used: date) -> str | None:
+    """Why a hindcast asked for `requested` starts from `used`, in words; None when
+    they are the same day."""
+    if used == requested:
+        return None
+    session = last_session_on_or_before(requested)
+    notes = []
+    if session != requested:
+        notes.append(
+            f"{requested} is not a trading session (a weekend or an exchange "
+            f"holiday); the hindcast is as of the last session before it, {session}."
+        )
+    if used != session:
+        notes.append(
+            f"No bar is stored for {session}; the hindcast is as of the last stored "
+            f"bar before it, {used}."
+        )
+    return " ".join(notes)
+
+
 def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
     rows = forecast_rows(run)
+    band = "80 % band from out-of-sample errors of the walk-forward evaluation"
+    if run.is_hindcast:
+        band += f" on the bars up to {run.model.train_end} only"
     return {
         "id": run.pk,
         "symbol": run.symbol.ticker,
+        "hindcast": run.is_hindcast,
+        # The last bar the model was fitted on: as_of itself for a hindcast.
+        "trained_through": run.model.train_end.isoformat(),
         "model": model_summary(run.model),
         "as_of": run.as_of.isoformat(),
         "last_close": float(run.last_close),
@@ -195,5 +228,5 @@ def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
         "predictions": rows,
         "realised": realised_scores(rows),
         "evaluation": evaluation_summary(run.model),
-        "band": "80 % band from out-of-sample errors of the walk-forward evaluation",
+        "band": band,
     }

@@ -1,9 +1,11 @@
-"""The only writers of models and forecasts: train, activate, load safely, forecast."""
+"""The only writers of models and forecasts: train, activate, load safely, forecast,
+and hindcast (the forecast as of a past day from a model trained on the bars up to it)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,19 +14,29 @@ import sklearn
 import skops.io
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 from sklearn.pipeline import Pipeline
 
-from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
+from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST, NONE
+from core.adjustment import adjust as adjust_frame
 from core.errors import Conflict, InvalidInput, NotEnoughData, NotFound, StockDeskError
-from core.models import Symbol
-from core.selectors import AdjustedBars, bars_adjusted, symbol_get
+from core.models import PriceBar, Symbol
+from core.selectors import (
+    AdjustedBars,
+    bars_adjusted,
+    bars_frame,
+    bars_stored_range,
+    corporate_actions,
+    symbol_get,
+)
 from core.services import Requester, author_or_none
-from ml.calendar import next_sessions
+from ml.calendar import last_session_on_or_before, next_sessions
 from ml.features import FEATURE_NAMES, LOOKBACK
 from ml.forecaster import (
     ALGORITHM,
     HORIZON,
     MIN_HISTORY,
+    ForecastPoint,
     NotEnoughHistory,
     evaluate,
     fit,
@@ -61,15 +73,37 @@ def _series(symbol: Symbol, adjust: str) -> AdjustedBars:
     try:
         adjusted = bars_adjusted(symbol, adjust=adjust)
     except ValueError as exc:
-        # core.adjustment refuses a dividend at or above the close before it.
-        raise Conflict(
-            f"{symbol.ticker}'s recorded dividends cannot adjust its prices: {exc}.",
-            code="bad_corporate_action",
-            details={"symbol": symbol.ticker, "adjust": adjust},
-        ) from exc
+        raise _bad_action(symbol, adjust, exc) from exc
     if adjusted.frame.empty:
         raise NotFound(f"{symbol.ticker} has no price bars.", code="no_data")
     return adjusted
+
+
+def _bad_action(symbol: Symbol, adjust: str, exc: ValueError) -> Conflict:
+    # core.adjustment refuses a dividend at or above the close before it.
+    return Conflict(
+        f"{symbol.ticker}'s recorded dividends cannot adjust its prices: {exc}.",
+        code="bad_corporate_action",
+        details={"symbol": symbol.ticker, "adjust": adjust},
+    )
+
+
+def _series_through(symbol: Symbol, adjust: str, day: date) -> AdjustedBars:
+    """The symbol's bars up to `day`, adjusted by the actions effective by then only.
+
+    A split or dividend after `day` was unknown on it: applying one would rescale the
+    history by a factor read from later prices (a dividend's close before its date).
+    """
+    check_adjust(adjust)
+    frame = bars_frame(symbol, end=day)
+    if adjust == NONE or frame.empty:
+        return AdjustedBars(frame, adjust, [])
+    known = [action for action in corporate_actions(symbol) if action.day <= day]
+    try:
+        adjusted, applied = adjust_frame(frame, known, adjust)
+    except ValueError as exc:
+        raise _bad_action(symbol, adjust, exc) from exc
+    return AdjustedBars(adjusted, adjust, applied)
 
 
 def _closes(adjusted: AdjustedBars) -> tuple[np.ndarray, list]:
@@ -89,6 +123,34 @@ def _actions_digest(block: dict[str, Any]) -> str:
 # --- Training and the registry -------------------------------------------------------
 
 
+def _fitted(closes: np.ndarray, dates: list) -> tuple[dict[str, Any], Pipeline]:
+    """The fields of a TrainedModel fitted and evaluated on `closes` (MIN_HISTORY or
+    more), and its pipeline: the same for a live model and a hindcast's."""
+    evaluation = evaluate(closes)
+    pipeline = fit(closes)
+    artifact = skops.io.dumps(pipeline)
+    evaluation["first_origin_date"] = dates[
+        evaluation.pop("first_origin_index")
+    ].isoformat()
+    fields = {
+        "algorithm": ALGORITHM,
+        "features": list(FEATURE_NAMES),
+        "horizon": HORIZON,
+        "train_start": dates[0],
+        "train_end": dates[-1],
+        "train_rows": len(closes) - LOOKBACK - HORIZON,
+        "sklearn_version": sklearn.__version__,
+        "artifact": artifact,
+        "sha256": hashlib.sha256(artifact).hexdigest(),
+        "evaluation": evaluation,
+        "residual_quantiles": {
+            "lower": evaluation["band"]["lower"],
+            "upper": evaluation["band"]["upper"],
+        },
+    }
+    return fields, pipeline
+
+
 def model_train(
     *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
 ) -> TrainedModel:
@@ -103,43 +165,34 @@ def model_train(
             f"needs at least {MIN_HISTORY}.",
             details={"needed": MIN_HISTORY, "available": len(closes)},
         )
-    evaluation = evaluate(closes)
-    pipeline = fit(closes)
-    artifact = skops.io.dumps(pipeline)
-    evaluation["first_origin_date"] = dates[
-        evaluation.pop("first_origin_index")
-    ].isoformat()
+    fields, _ = _fitted(closes, dates)
     with transaction.atomic():
+        # The registry's manager: hindcast models neither count nor lose activity.
         latest = TrainedModel.objects.select_for_update().filter(symbol=symbol)
         version = (latest.aggregate(top=Max("version"))["top"] or 0) + 1
         latest.filter(is_active=True).update(is_active=False)
         return TrainedModel.objects.create(
             symbol=symbol,
-            algorithm=ALGORITHM,
             version=version,
-            features=list(FEATURE_NAMES),
-            horizon=HORIZON,
-            train_start=dates[0],
-            train_end=dates[-1],
-            train_rows=len(closes) - LOOKBACK - HORIZON,
             adjust=adjust,
             adjustment=series.block(),
-            sklearn_version=sklearn.__version__,
-            artifact=artifact,
-            sha256=hashlib.sha256(artifact).hexdigest(),
-            evaluation=evaluation,
-            residual_quantiles={
-                "lower": evaluation["band"]["lower"],
-                "upper": evaluation["band"]["upper"],
-            },
             is_active=True,
             created_by=author_or_none(user),
+            **fields,
         )
 
 
 @transaction.atomic
 def model_activate(*, model: TrainedModel) -> TrainedModel:
     """Make this the symbol's active model (the one forecasts use)."""
+    if model.purpose != TrainedModel.Purpose.LIVE:
+        raise Conflict(
+            f"{model} was trained for one hindcast (on bars up to "
+            f"{model.train_end} only) and cannot become the active model; train a "
+            "model on every bar instead.",
+            code="hindcast_model",
+            details={"model": model.pk},
+        )
     TrainedModel.objects.filter(symbol=model.symbol_id, is_active=True).exclude(
         pk=model.pk
     ).update(is_active=False)
@@ -217,7 +270,6 @@ def forecast_create(
         "adjust": adjust,
         "actions_digest": _actions_digest(block),
     }
-    as_of = dates[-1]
     existing = PredictionRun.objects.filter(**identity).first()
     if existing is not None:
         return existing, False
@@ -229,27 +281,186 @@ def forecast_create(
             f"{exc.needed}.",
             details={"needed": exc.needed, "available": exc.available},
         ) from exc
-    sessions = next_sessions(as_of, HORIZON)
     try:
         with transaction.atomic():
-            run = PredictionRun.objects.create(
-                **identity,
-                adjustment=block,
-                last_close=_price(float(closes[-1])),
-                created_by=author_or_none(user),
-            )
-            Prediction.objects.bulk_create(
-                Prediction(
-                    run=run,
-                    step=point.step,
-                    date=day,
-                    predicted_close=_price(point.predicted),
-                    lower=_price(point.lower),
-                    upper=_price(point.upper),
-                )
-                for point, day in zip(points, sessions, strict=True)
+            run = _run_store(
+                identity=identity,
+                block=block,
+                last_close=float(closes[-1]),
+                points=points,
+                user=user,
             )
     except IntegrityError:
         # Another request stored the same forecast a moment ago: use that one.
         return PredictionRun.objects.get(**identity), False
+    return run, True
+
+
+def _run_store(
+    *,
+    identity: dict[str, Any],
+    block: dict[str, Any],
+    last_close: float,
+    points: list[ForecastPoint],
+    user: Requester,
+    is_hindcast: bool = False,
+) -> PredictionRun:
+    """A PredictionRun and its 30 predictions, on the sessions after as-of."""
+    sessions = next_sessions(identity["as_of"], HORIZON)
+    run = PredictionRun.objects.create(
+        **identity,
+        is_hindcast=is_hindcast,
+        adjustment=block,
+        last_close=_price(last_close),
+        created_by=author_or_none(user),
+    )
+    Prediction.objects.bulk_create(
+        Prediction(
+            run=run,
+            step=point.step,
+            date=day,
+            predicted_close=_price(point.predicted),
+            lower=_price(point.lower),
+            upper=_price(point.upper),
+        )
+        for point, day in zip(points, sessions, strict=True)
+    )
+    return run
+
+
+# --- Hindcasts -----------------------------------------------------------------------
+
+
+def _as_of_parameter_error(message: str, **details: Any) -> InvalidInput:
+    return InvalidInput(
+        message, code="invalid_parameter", details={"parameter": "as_of", **details}
+    )
+
+
+def _hindcast_day(symbol: Symbol, requested: date) -> date:
+    """The stored bar a hindcast of `requested` starts from: the last NYSE session on
+    or before it, or the last stored bar before that session when its bar is missing.
+    """
+    today = timezone.localdate()
+    if requested > today:
+        raise _as_of_parameter_error(
+            f"as_of {requested} is in the future (today is {today}); a hindcast is "
+            "the forecast as of a past trading day."
+        )
+    first, last = bars_stored_range(symbol)
+    if first is None or last is None:
+        raise NotFound(f"{symbol.ticker} has no price bars.", code="no_data")
+    session = last_session_on_or_before(requested)
+    if session > last:
+        raise _as_of_parameter_error(
+            f"{symbol.ticker}'s last stored bar is {last}; as_of {requested} is after "
+            f"it, so the bars up to that day are not stored. Leave as_of out for the "
+            "forecast from the last bar.",
+            last_bar=last.isoformat(),
+        )
+    used = (
+        PriceBar.objects.filter(symbol=symbol, date__lte=session)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    if used is None:
+        raise _too_little_history(symbol, requested, available=0)
+    return used
+
+
+def _too_little_history(
+    symbol: Symbol, as_of: date, *, available: int
+) -> NotEnoughData:
+    days = PriceBar.objects.filter(symbol=symbol).order_by("date")
+    # The first session with enough bars up to it (a bar on a closed day is no
+    # session: a hindcast of that day starts from the session before).
+    later = days.values_list("date", flat=True)[MIN_HISTORY - 1 : MIN_HISTORY + 20]
+    sessions = [day for day in later if last_session_on_or_before(day) == day]
+    first_possible = sessions[0].isoformat() if sessions else None
+    hint = (
+        f" The first day a hindcast can start from is {first_possible}."
+        if first_possible
+        else ""
+    )
+    return NotEnoughData(
+        f"{symbol.ticker} has {available} daily bars up to {as_of}; a hindcast trains "
+        f"and evaluates a model on them and needs at least {MIN_HISTORY}.{hint}",
+        details={
+            "needed": MIN_HISTORY,
+            "available": available,
+            "first_possible_as_of": first_possible,
+        },
+    )
+
+
+def hindcast_create(
+    *,
+    ticker: str,
+    as_of: date,
+    adjust: str = DEFAULT_ADJUST,
+    user: Requester = None,
+) -> tuple[PredictionRun, bool]:
+    """The forecast a model trained only on the bars up to `as_of` would have made.
+
+    The day is the last session on or before `as_of` that has a stored bar. A fresh
+    model is fitted and evaluated (the band from its own walk-forward errors) on the
+    bars up to that day, adjusted by the corporate actions effective by then, with the
+    pipeline of the symbol's active model (the default one when it has none). It is
+    stored as a hindcast model, never active and outside the registry, and the
+    forecast as a hindcast. The same symbol, day and series asked again returns the
+    stored hindcast (False); nothing is recomputed.
+    """
+    check_adjust(adjust)
+    symbol = symbol_get(ticker)
+    day = _hindcast_day(symbol, as_of)
+    series = _series_through(symbol, adjust, day)
+    closes, dates = _closes(series)
+    block = series.block()
+    identity = {
+        "symbol": symbol,
+        "as_of": day,
+        "adjust": adjust,
+        "actions_digest": _actions_digest(block),
+    }
+    existing = PredictionRun.objects.filter(is_hindcast=True, **identity).first()
+    if existing is not None:
+        return existing, False
+    if len(closes) < MIN_HISTORY:
+        raise _too_little_history(symbol, day, available=len(closes))
+    active = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
+    if active is not None and active.algorithm != ALGORITHM:
+        raise Conflict(
+            f"{ticker}'s active model is {active.algorithm}; hindcasts repeat "
+            f"{ALGORITHM} only.",
+            code="hindcast_unsupported",
+            details={"model": active.pk},
+        )
+    fields, pipeline = _fitted(closes, dates)
+    points = forecast(pipeline, closes, fields["residual_quantiles"])
+    try:
+        with transaction.atomic():
+            model = TrainedModel.all_objects.create(
+                symbol=symbol,
+                # The pipeline's live version; 0: the default one, no live model.
+                version=active.version if active is not None else 0,
+                purpose=TrainedModel.Purpose.HINDCAST,
+                based_on=active,
+                adjust=adjust,
+                adjustment=block,
+                is_active=False,
+                created_by=author_or_none(user),
+                **fields,
+            )
+            run = _run_store(
+                identity={**identity, "model": model},
+                block=block,
+                last_close=float(closes[-1]),
+                points=points,
+                user=user,
+                is_hindcast=True,
+            )
+    except IntegrityError:
+        # Another request stored the same hindcast a moment ago: use that one.
+        return PredictionRun.objects.get(is_hindcast=True, **identity), False
     return run, True

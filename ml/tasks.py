@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from core.adjustment import DEFAULT_ADJUST
 from core.models import Job
 from core.tasks import JobOutcome, run_job
-from ml.services import forecast_create, model_train
+from ml.services import forecast_create, hindcast_create, model_train
 
 
 def _adjust(job: Job) -> str:
@@ -25,11 +26,26 @@ def _train(job: Job) -> JobOutcome:
 
 
 def _forecast(job: Job) -> JobOutcome:
-    run, created = forecast_create(
-        ticker=job.ticker, adjust=_adjust(job), user=job.created_by
-    )
+    # A forecast Job naming an as_of day ({"as_of": "YYYY-MM-DD"}) is a hindcast.
+    as_of = job.parameters.get("as_of")
+    if as_of:
+        run, created = hindcast_create(
+            ticker=job.ticker,
+            as_of=date.fromisoformat(str(as_of)),
+            adjust=_adjust(job),
+            user=job.created_by,
+        )
+    else:
+        run, created = forecast_create(
+            ticker=job.ticker, adjust=_adjust(job), user=job.created_by
+        )
     return JobOutcome(
-        result={"forecast": run.pk, "as_of": run.as_of.isoformat(), "new": created},
+        result={
+            "forecast": run.pk,
+            "as_of": run.as_of.isoformat(),
+            "new": created,
+            "hindcast": run.is_hindcast,
+        },
         produced=run,
         symbol=run.symbol,
     )

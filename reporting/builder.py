@@ -17,8 +17,16 @@ from core.selectors import bar_sources, symbol_coverage
 from ml.models import PredictionRun
 from ml.selectors import forecast_to_dict
 from reporting.adjustment_text import adjustment_section
+from reporting.research_text import benchmark_section, tearsheet_section
 
 REPORT_VERSION = 1
+# What the report was asked for: its latest backtest, or a run or sweep by id.
+CHOSEN_LATEST: dict[str, Any] = {
+    "kind": "latest",
+    "backtest": None,
+    "sweep": None,
+    "display": "The symbol's latest backtest and forecast",
+}
 MAX_TRADES_SHOWN = 20
 DISCLAIMER = (
     "Hypothetical results. The backtest trades a simple moving-average rule on daily "
@@ -39,7 +47,7 @@ def _figure(value: float | None, display: str) -> dict[str, Any]:
     return {"value": value, "display": display}
 
 
-def _kpis(strategy: dict[str, Any], hold: dict[str, Any]) -> list[dict]:
+def _kpis(strategy: dict[str, Any], hold: dict[str, Any], currency: str) -> list[dict]:
     """Strategy beside buy and hold, each figure with the exact text the PDF prints."""
 
     def pair(
@@ -53,7 +61,7 @@ def _kpis(strategy: dict[str, Any], hold: dict[str, Any]) -> list[dict]:
         }
 
     return [
-        pair("final_equity", "Final equity", money),
+        pair("final_equity", f"Final equity ({currency})", money),
         pair("total_return_pct", "Total return", signed_pct),
         pair("cagr_pct", "CAGR", signed_pct),
         pair("max_drawdown_pct", "Max drawdown", signed_pct),
@@ -83,13 +91,15 @@ def _buy_hold_metrics(points: list[dict[str, Any]], initial: float) -> dict[str,
     return metrics.as_dict()
 
 
-def _backtest_section(run: BacktestRun | None, note: str) -> dict[str, Any]:
+def _backtest_section(
+    run: BacktestRun | None, note: str, currency: str
+) -> dict[str, Any]:
     if run is None:
         return {"available": False, "note": note}
     data = backtest_to_dict(run, include_equity=True)
     initial = float(run.initial_investment)
     hold = _buy_hold_metrics(data["equity"], initial)
-    kpis = _kpis(data["metrics"], hold)
+    kpis = _kpis(data["metrics"], hold, currency)
     trades = data["trades"]
     shown = trades if len(trades) <= MAX_TRADES_SHOWN else trades[:10] + trades[-10:]
     params = data["parameters"]
@@ -122,6 +132,9 @@ def _backtest_section(run: BacktestRun | None, note: str) -> dict[str, Any]:
         "trades_total": len(trades),
         "trades_hidden": len(trades) - len(shown),
         "equity": data["equity"],
+        # backtesting.selectors adds both; a run read without them shows neither.
+        "tearsheet": tearsheet_section(data.get("tearsheet")),
+        "benchmark": benchmark_section(data.get("benchmark")),
     }
 
 
@@ -167,7 +180,11 @@ def build_report(
     adjustment: dict[str, Any],
     warnings: list[str],
     generated_at: datetime,
+    chosen: dict[str, Any] | None = None,
+    sweep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The report dict. `chosen` says what the caller picked (CHOSEN_LATEST when
+    nothing); `sweep` is a sweep section (research_text.sweep_section) or None."""
     coverage = symbol_coverage(symbol)
     sources = bar_sources(symbol)
     return {
@@ -186,7 +203,9 @@ def build_report(
             "missing_sessions": coverage.missing_sessions,
             "closed_day_bars": coverage.closed_day_bars,
         },
-        "backtest": _backtest_section(backtest, backtest_note),
+        "chosen": chosen or CHOSEN_LATEST,
+        "sweep": sweep,
+        "backtest": _backtest_section(backtest, backtest_note, symbol.currency),
         "forecast": _forecast_section(forecast, forecast_note),
         # The price series of the whole report (core.adjustment) and its warnings.
         "adjustment": adjustment_section(adjustment),

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 from matplotlib.typing import RcKeyType
 
@@ -27,6 +28,7 @@ SLOW = "#7c3aed"
 BUY = "#15803d"
 SELL = "#b91c1c"
 BAND = "#bae6fd"
+BENCHMARK = "#d97706"
 STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8,
@@ -69,10 +71,23 @@ def _days(dates: Sequence[date]) -> npt.NDArray[np.datetime64]:
     return np.asarray(dates, dtype="datetime64[D]")
 
 
+# Tick labels by the locator's level (years, months, days, hours, minutes, seconds):
+# every label carries its year, so a chart read alone, or a page printed from the
+# middle of a report, still says when. No offset text, which a reader misses.
+_DATE_FORMATS = ["%Y", "%b %Y", "%d %b %Y", "%d %b %Y", "%d %b %Y", "%d %b %Y"]
+
+
 def _format_dates(axis: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     axis.xaxis.set_major_locator(locator)
-    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axis.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(
+            locator,
+            formats=_DATE_FORMATS,
+            zero_formats=_DATE_FORMATS,
+            show_offset=False,
+        )
+    )
 
 
 def _legend_above(axis: Axes, columns: int) -> None:
@@ -137,7 +152,7 @@ def price_chart(
 ) -> str:
     """Close with its fast and slow SMAs, and the fills as buy/sell markers."""
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 2.3))
+        figure = Figure(figsize=(WIDTH_IN, 1.9))
         axis = figure.subplots()
         days = _days(dates)
         axis.plot(days, closes, color="#111827", linewidth=0.9, label="Close")
@@ -161,21 +176,37 @@ def price_chart(
 
 
 def equity_chart(
-    dates: Sequence[date], equity: Sequence[float], buy_hold: Sequence[float]
+    dates: Sequence[date],
+    equity: Sequence[float],
+    buy_hold: Sequence[float],
+    *,
+    benchmark: Sequence[tuple[date, float]] = (),
+    benchmark_label: str = "Benchmark",
 ) -> str:
-    """Strategy equity against buy and hold, with the strategy's drawdown below."""
+    """Strategy equity against buy and hold (and a benchmark rebased to the same
+    investment, when there is one), with the strategy's drawdown below."""
     curve = np.asarray(equity, dtype=np.float64)
     peaks = np.maximum.accumulate(curve)
     drawdown_pct = (curve / peaks - 1.0) * 100.0
     days = _days(dates)
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 2.7))
+        figure = Figure(figsize=(WIDTH_IN, 2.3))
         top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
         top.plot(days, curve, color=STRATEGY, linewidth=1.1, label="Strategy")
         top.plot(days, buy_hold, color=HOLD, linewidth=1.0, label="Buy and hold")
+        if benchmark:
+            bench_days, bench_values = zip(*benchmark, strict=True)
+            top.plot(
+                _days(bench_days),
+                bench_values,
+                color=BENCHMARK,
+                linewidth=0.9,
+                linestyle="--",
+                label=benchmark_label,
+            )
         top.yaxis.set_major_formatter(FuncFormatter(_thousands))
         top.set_ylabel("Equity")
-        _legend_above(top, 2)
+        _legend_above(top, 3)
         bottom.fill_between(days, drawdown_pct, 0, color=SELL, alpha=0.25, linewidth=0)
         bottom.plot(days, drawdown_pct, color=SELL, linewidth=0.7)
         bottom.set_ylabel("Drawdown %")
@@ -196,7 +227,7 @@ def forecast_chart(
 ) -> str:
     """Recent closes, then the forecast with its band and the actual closes so far."""
     with _styled():
-        figure = Figure(figsize=(WIDTH_IN, 2.2))
+        figure = Figure(figsize=(WIDTH_IN, 1.75))
         axis = figure.subplots()
         axis.plot(
             _days(history_dates),
@@ -240,3 +271,74 @@ def forecast_chart(
                 linestyle=":",
             )
         return _price_figure_svg(figure, axis, legend_columns=4)
+
+
+# Above this many cells the values are left to the colour scale: the text would not fit.
+ANNOTATE_CELLS = 120
+
+
+def heatmap_chart(
+    fasts: Sequence[int],
+    slows: Sequence[int],
+    values: Sequence[Sequence[float | None]],
+    *,
+    metric: str,
+    best: tuple[int, int] | None = None,
+) -> str:
+    """A sweep's metric over its grid: fast windows down, slow windows across; an
+    empty cell is a pair that was not run (fast >= slow) or failed. The best pair is
+    framed."""
+    grid = np.array(
+        [[np.nan if v is None else float(v) for v in row] for row in values],
+        dtype=np.float64,
+    ).reshape(len(fasts), len(slows))
+    finite = grid[np.isfinite(grid)]
+    # A diverging scale centred on zero: red loses, blue gains.
+    reach = float(np.abs(finite).max()) if finite.size else 1.0
+    reach = reach or 1.0
+    with _styled():
+        height = min(2.9, 0.8 + 0.12 * len(fasts))
+        figure = Figure(figsize=(3.6, height))
+        axis = figure.subplots()
+        axis.grid(False)
+        image = axis.imshow(
+            np.ma.masked_invalid(grid),
+            cmap="RdBu",
+            vmin=-reach,
+            vmax=reach,
+            aspect="auto",
+            origin="lower",
+            interpolation="nearest",
+        )
+        axis.set_xticks(range(len(slows)), [str(s) for s in slows], fontsize=6)
+        axis.set_yticks(range(len(fasts)), [str(f) for f in fasts], fontsize=6)
+        axis.set_xlabel("Slow window")
+        axis.set_ylabel("Fast window")
+        if grid.size <= ANNOTATE_CELLS:
+            for row, col in zip(*np.nonzero(np.isfinite(grid)), strict=True):
+                cell = grid[row, col]
+                axis.text(
+                    col,
+                    row,
+                    f"{cell:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=4.5,
+                    color="white" if abs(cell) > 0.6 * reach else "#111827",
+                )
+        if best is not None and best[0] in fasts and best[1] in slows:
+            row, col = list(fasts).index(best[0]), list(slows).index(best[1])
+            axis.add_patch(
+                Rectangle(
+                    (col - 0.5, row - 0.5),
+                    1,
+                    1,
+                    fill=False,
+                    edgecolor="#111827",
+                    linewidth=1.4,
+                )
+            )
+        bar = figure.colorbar(image, ax=axis, fraction=0.05, pad=0.02)
+        bar.ax.tick_params(labelsize=6)
+        bar.set_label(metric, fontsize=7)
+        return _svg(figure)

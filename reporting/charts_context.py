@@ -81,10 +81,28 @@ def chart_svgs(symbol: Symbol, report: dict[str, Any]) -> dict[str, str]:
             ],
         )
         points = backtest["equity"]
+        benchmark = backtest.get("benchmark") or {}
         svgs["equity"] = charts.equity_chart(
             [_day(p["date"]) for p in points],
             [p["equity"] for p in points],
             [p["buy_hold"] for p in points],
+            benchmark=[
+                (_day(day), float(value)) for day, value in benchmark.get("equity", [])
+            ]
+            if benchmark.get("available")
+            else [],
+            benchmark_label=benchmark.get("label") or "Benchmark",
+        )
+    sweep = report.get("sweep")
+    if sweep and sweep.get("available"):
+        heat = sweep["heatmap"]
+        best = sweep["best"]
+        svgs["heatmap"] = charts.heatmap_chart(
+            heat.get("fasts", []),
+            heat.get("slows", []),
+            heat.get("values", []),
+            metric=heat.get("label") or heat.get("metric", ""),
+            best=(best["fast"], best["slow"]) if best.get("fast") else None,
         )
     forecast = report["forecast"]
     if forecast["available"]:

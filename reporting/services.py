@@ -1,7 +1,9 @@
-"""Reports: gather the latest backtest and forecast, build, render, archive."""
+"""Reports: gather the backtest (the latest, or the run or sweep asked for) and the
+forecast, build, render, archive."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -11,13 +13,14 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backtesting.models import BacktestRun
+from backtesting.models import BacktestRun, Sweep
 from backtesting.params import DEFAULT_BACKTEST, BacktestParams, check_adjust
 from backtesting.selectors import latest_backtest
 from backtesting.services import backtest_run_create
+from backtesting.sweep_selectors import heatmap, sweep_to_dict
 from core.adjustment import DEFAULT_ADJUST
 from core.data_quality import price_warnings
-from core.errors import StockDeskError
+from core.errors import InvalidInput, NotFound, StockDeskError
 from core.models import Symbol
 from core.selectors import bars_adjusted, symbol_with_bars_get
 from core.services import Requester, author_or_none
@@ -25,10 +28,14 @@ from ml.models import PredictionRun
 from ml.selectors import active_model, latest_forecast
 from ml.services import forecast_create
 from reporting.adjustment_text import SERIES_NAMES
-from reporting.builder import build_report
+from reporting.builder import CHOSEN_LATEST, build_report
 from reporting.charts_context import chart_images
 from reporting.models import Report
 from reporting.pdf import render_pdf
+from reporting.research_text import sweep_section
+
+# The sweep's metric the report's heatmap colours.
+HEATMAP_METRIC = "sharpe"
 
 
 def _backtest_for(
@@ -79,8 +86,9 @@ def _forecast_for(
     if active_model(symbol) is None:
         stored = latest_forecast(symbol, adjust=adjust)
         reason = (
-            f"{symbol.ticker} has no active forecasting model; train one with "
-            f"`python manage.py train_model --symbol {symbol.ticker}` or Symbols → Train model."
+            f"{symbol.ticker} has no active forecasting model. To train one, select "
+            f"{symbol.ticker} in Admin → Symbols and run the Train model action; once "
+            "its job is done, generate the report again."
         )
         if stored is None:
             return None, reason
@@ -103,6 +111,101 @@ def _series_block(symbol: Symbol, adjust: str) -> tuple[dict[str, Any], list[str
         return {"mode": adjust, "actions": []}, [*warnings, note]
 
 
+# Ids beyond PostgreSQL's bigint are no row's: refused as input, not looked up.
+MAX_ID = 2**63 - 1
+
+
+def parse_report_choice(params: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """?backtest=<run id> and ?sweep=<sweep id>: absent or empty is None, each a
+    positive integer, not both (InvalidInput)."""
+    ids: dict[str, int | None] = {}
+    for name in ("backtest", "sweep"):
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            ids[name] = None
+            continue
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+            raise InvalidInput(
+                f"{name} must be the id of a stored {name}, a positive whole number; "
+                f"got {raw[:20]!r}.",
+                code="invalid_parameter",
+                details={"parameter": name},
+            )
+        ids[name] = int(raw)
+    if ids["backtest"] is not None and ids["sweep"] is not None:
+        raise InvalidInput(
+            "Ask for a backtest or a sweep, not both.",
+            code="invalid_parameter",
+            details={"parameter": "backtest/sweep"},
+        )
+    return ids["backtest"], ids["sweep"]
+
+
+def _chosen[Chosen: (BacktestRun, Sweep)](
+    model: type[Chosen], symbol: Symbol, pk: int, what: str
+) -> Chosen:
+    """The backtest or sweep `pk` of `symbol`; one of another symbol is not found."""
+    found = model.objects.filter(pk=pk).select_related("symbol").first()
+    code = f"unknown_{what}"
+    if found is None:
+        raise NotFound(f"There is no {what} #{pk}.", code=code, details={what: pk})
+    if found.symbol_id != symbol.pk:
+        raise NotFound(
+            f"{what.capitalize()} #{pk} is of {found.symbol.ticker}, not {symbol.ticker}.",
+            code=code,
+            details={what: pk, "symbol": symbol.ticker},
+        )
+    return found
+
+
+def _chosen_run(symbol: Symbol, backtest_id: int) -> BacktestRun:
+    return _chosen(BacktestRun, symbol, backtest_id, "backtest")
+
+
+def _chosen_sweep(symbol: Symbol, sweep_id: int) -> Sweep:
+    return _chosen(Sweep, symbol, sweep_id, "sweep")
+
+
+def _mode_of(chosen: BacktestRun | Sweep, adjust: str | None, what: str) -> str:
+    """The chosen work's price series; an `adjust` asking for another is refused,
+    since one report reads one series."""
+    if adjust is not None and adjust != chosen.adjust:
+        raise InvalidInput(
+            f"{what} ran on {SERIES_NAMES[chosen.adjust]} (adjust={chosen.adjust}); "
+            f"leave adjust out or ask adjust={chosen.adjust}.",
+            code="invalid_parameter",
+            details={"parameter": "adjust"},
+        )
+    return chosen.adjust
+
+
+def _best_pair_run(sweep: Sweep, user: Requester) -> tuple[BacktestRun | None, str]:
+    """The sweep's in-sample best pair run on the sweep's whole period (stored once)."""
+    if sweep.best_fast is None or sweep.best_slow is None:
+        return None, f"Sweep #{sweep.pk} has no best pair: no pair of its grid ran."
+    params = BacktestParams(
+        initial_investment=sweep.initial_investment,
+        fast=sweep.best_fast,
+        slow=sweep.best_slow,
+        start=sweep.start_date,
+        end=sweep.end_date,
+        commission=sweep.commission,
+        adjust=sweep.adjust,
+    )
+    try:
+        run = backtest_run_create(ticker=sweep.symbol.ticker, params=params, user=user)
+    except StockDeskError as exc:
+        return None, f"The sweep's best pair could not be run: {exc.message}"
+    return run, (
+        f"The in-sample best pair of sweep #{sweep.pk}, SMA {params.fast}/"
+        f"{params.slow}, run on the sweep's whole period (backtest #{run.pk})."
+    )
+
+
+def _sweep_block(sweep: Sweep) -> dict[str, Any]:
+    return sweep_section(sweep_to_dict(sweep), heatmap(sweep, HEATMAP_METRIC))
+
+
 @dataclass(frozen=True)
 class BuiltReport:
     symbol: Symbol
@@ -112,13 +215,56 @@ class BuiltReport:
 
 
 def report_build(
-    *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
+    *,
+    ticker: str,
+    adjust: str | None = None,
+    user: Requester = None,
+    backtest_id: int | None = None,
+    sweep_id: int | None = None,
 ) -> BuiltReport:
-    """The report of the symbol's latest backtest and forecast on the `adjust` price
-    series (split-adjusted by default), as a plain dict."""
-    check_adjust(adjust)
+    """The report as a plain dict: of the symbol's latest backtest, or of backtest
+    `backtest_id`, or of sweep `sweep_id` (with its best pair's run), and the forecast.
+
+    The price series is `adjust` (split-adjusted when None), or for a chosen run or
+    sweep the one it ran on; an `adjust` naming another is InvalidInput. An id of no
+    run or sweep of this symbol is NotFound; both ids at once is InvalidInput.
+    """
+    if backtest_id is not None and sweep_id is not None:
+        raise InvalidInput(
+            "Ask for a backtest or a sweep, not both.",
+            code="invalid_parameter",
+            details={"parameter": "backtest/sweep"},
+        )
+    if adjust is not None:
+        check_adjust(adjust)
     symbol = symbol_with_bars_get(ticker)
-    backtest, backtest_note = _backtest_for(symbol, user, adjust)
+    sweep_data: dict[str, Any] | None = None
+    chosen: dict[str, Any] = CHOSEN_LATEST
+    backtest: BacktestRun | None
+    if backtest_id is not None:
+        run = _chosen_run(symbol, backtest_id)
+        adjust = _mode_of(run, adjust, f"Backtest #{run.pk}")
+        backtest, backtest_note = run, ""
+        chosen = {
+            "kind": "backtest",
+            "backtest": run.pk,
+            "sweep": None,
+            "display": f"Backtest #{run.pk}, as asked for",
+        }
+    elif sweep_id is not None:
+        sweep = _chosen_sweep(symbol, sweep_id)
+        adjust = _mode_of(sweep, adjust, f"Sweep #{sweep.pk}")
+        backtest, backtest_note = _best_pair_run(sweep, user)
+        sweep_data = _sweep_block(sweep)
+        chosen = {
+            "kind": "sweep",
+            "backtest": backtest.pk if backtest else None,
+            "sweep": sweep.pk,
+            "display": f"Sweep #{sweep.pk} and its best pair's backtest",
+        }
+    else:
+        adjust = adjust or DEFAULT_ADJUST
+        backtest, backtest_note = _backtest_for(symbol, user, adjust)
     forecast, forecast_note = _forecast_for(symbol, user, adjust)
     adjustment, warnings = _series_block(symbol, adjust)
     data = build_report(
@@ -130,13 +276,26 @@ def report_build(
         adjustment=adjustment,
         warnings=warnings,
         generated_at=timezone.now(),
+        chosen=chosen,
+        sweep=sweep_data,
     )
     return BuiltReport(symbol=symbol, data=data, backtest=backtest, forecast=forecast)
 
 
-def _halves(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    middle = (len(rows) + 1) // 2
-    return [rows[:middle], rows[middle:]] if rows else []
+def _columns(rows: list[dict[str, Any]], count: int) -> list[list[dict[str, Any]]]:
+    """rows in `count` side-by-side columns, the first ones the longest."""
+    if not rows:
+        return []
+    size = -(-len(rows) // count)
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def _forecast_columns(forecast: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    # Without an actual close yet, the table has three cells a day, not five, and
+    # fits in three columns: a third of the height.
+    rows = forecast.get("predictions", [])
+    known = (forecast.get("realised") or {}).get("days_known")
+    return _columns(rows, 2 if known else 3)
 
 
 def report_pdf(built: BuiltReport) -> bytes:
@@ -146,7 +305,7 @@ def report_pdf(built: BuiltReport) -> bytes:
         {
             "report": built.data,
             "charts": chart_images(built.symbol, built.data),
-            "forecast_halves": _halves(built.data["forecast"].get("predictions", [])),
+            "forecast_columns": _forecast_columns(built.data["forecast"]),
         },
     )
     return render_pdf(html)
@@ -158,10 +317,21 @@ def report_filename(report: dict[str, Any]) -> str:
 
 
 def report_archive(
-    *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
+    *,
+    ticker: str,
+    adjust: str | None = None,
+    user: Requester = None,
+    backtest_id: int | None = None,
+    sweep_id: int | None = None,
 ) -> Report:
-    """Build and render a report and keep both the PDF and the JSON."""
-    built = report_build(ticker=ticker, adjust=adjust, user=user)
+    """Build and render a report (report_build's choices) and keep the PDF and JSON."""
+    built = report_build(
+        ticker=ticker,
+        adjust=adjust,
+        user=user,
+        backtest_id=backtest_id,
+        sweep_id=sweep_id,
+    )
     pdf = report_pdf(built)
     with transaction.atomic():
         archived = Report(

@@ -1,6 +1,9 @@
-"""/report/<symbol>/?adjust=: JSON by default, the PDF for ?format=pdf or Accept: PDF."""
+"""/report/<symbol>/?adjust=&backtest=&sweep=: JSON by default, the PDF for
+?format=pdf or Accept: PDF."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import MediaType
@@ -12,9 +15,21 @@ from core.api.ratelimits import rate_limited
 from core.errors import InvalidInput
 from core.market import normalise_ticker
 from reporting.pdf import pdf_render_slot
-from reporting.services import report_build, report_filename, report_pdf
+from reporting.services import (
+    BuiltReport,
+    parse_report_choice,
+    report_build,
+    report_filename,
+    report_pdf,
+)
 
 FORMATS = {"json", "pdf"}
+
+
+def _explicit_adjust(params: Mapping[str, str]) -> str | None:
+    """The `adjust` asked for, or None: a chosen run's report reads its own series."""
+    raw = params.get("adjust")
+    return parse_adjust(params) if raw is not None and raw.strip() else None
 
 
 def _wants_pdf(request: HttpRequest) -> bool:
@@ -57,14 +72,24 @@ def _wants_pdf(request: HttpRequest) -> bool:
 @rate_limited("report")
 def report(request: HttpRequest, symbol: str) -> HttpResponse:
     ticker = normalise_ticker(symbol)
-    adjust = parse_adjust(request.GET)
+    backtest_id, sweep_id = parse_report_choice(request.GET)
+    adjust = _explicit_adjust(request.GET)
+
+    def build() -> BuiltReport:
+        return report_build(
+            ticker=ticker,
+            adjust=adjust,
+            user=request.user,
+            backtest_id=backtest_id,
+            sweep_id=sweep_id,
+        )
+
     if not _wants_pdf(request):
-        built = report_build(ticker=ticker, adjust=adjust, user=request.user)
-        return JsonResponse(built.data)
+        return JsonResponse(build().data)
     # The whole PDF request holds a render slot, building the report (which may run a
     # backtest and a forecast) included, so a thread stays free for /healthz.
     with pdf_render_slot():
-        built = report_build(ticker=ticker, adjust=adjust, user=request.user)
+        built = build()
         pdf = report_pdf(built)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(

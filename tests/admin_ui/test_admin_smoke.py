@@ -23,9 +23,10 @@ from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
 
-from backtesting.models import BacktestRun
+from backtesting.models import BacktestRun, Comparison
 from backtesting.params import BacktestParams
-from backtesting.services import backtest_run_create
+from backtesting.services import backtest_run_create, comparison_create, sweep_create
+from backtesting.sweeps import SweepParams, WindowRange
 from core.models import Job, Symbol
 from core.services import api_token_create, job_create
 from ml.services import forecast_create, model_train
@@ -53,6 +54,12 @@ def wave_symbol() -> Symbol:
 def backtest_run() -> BacktestRun:
     params = BacktestParams(initial_investment=Decimal(10_000), fast=10, slow=30)
     return backtest_run_create(ticker=wave_symbol().ticker, params=params)
+
+
+def comparison() -> Comparison:
+    wave_symbol(), make_acme()
+    params = BacktestParams(initial_investment=Decimal(10_000), fast=10, slow=30)
+    return comparison_create(tickers=["WAVE", "ACME"], params=params)
 
 
 def trained_acme() -> Symbol:
@@ -120,6 +127,15 @@ BUILDERS: dict[str, Callable[[AbstractBaseUser], Model]] = {
     ),
     "backtesting.backtestrun": lambda user: backtest_run(),
     "backtesting.trade": lambda user: backtest_run().trades.first(),
+    "backtesting.comparison": lambda user: comparison(),
+    "backtesting.sweep": lambda user: sweep_create(
+        ticker=make_acme().ticker,
+        params=SweepParams(
+            initial_investment=Decimal(10_000),
+            fast=WindowRange(10, 30, 10),
+            slow=WindowRange(60, 120, 60),
+        ),
+    ),
     "ml.trainedmodel": lambda user: model_train(ticker=make_acme().ticker),
     "ml.predictionrun": lambda user: forecast_create(ticker=trained_acme().ticker)[0],
     "reporting.report": lambda user: report_archive(ticker=make_acme().ticker),

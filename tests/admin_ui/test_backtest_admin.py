@@ -48,7 +48,7 @@ def test_the_detail_shows_metrics_chart_and_trades(admin_client, run):
         reverse("admin:backtesting_backtestrun_change", args=[run.pk])
     ).content.decode()
     assert "Max drawdown" in page and "Sharpe" in page
-    assert 'data-type="line"' in page and "Buy and hold" in page
+    assert 'data-stockdesk-chart="equity-chart-' in page and "Buy and hold" in page
     first_trade = run.trades.first()
     assert (
         str(first_trade.entry_date) in page

@@ -217,7 +217,7 @@ def test_the_forecast_detail_shows_chart_rows_and_the_models_evaluation(
     response = admin_client.get(reverse("admin:ml_predictionrun_change", args=[run.pk]))
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-type="line"' in page and "Predicted close" in page
+    assert 'data-stockdesk-chart="forecast-chart-' in page and "Predicted close" in page
     assert "Lower (80 % band)" in page and "Upper (80 % band)" in page
     assert page.count("not yet") == 30
     assert "Naive (last close)" in page and "0 of 30" in page

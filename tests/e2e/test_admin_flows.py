@@ -120,7 +120,7 @@ def test_run_a_backtest_and_open_the_run(admin_page: Page, url, acme):
     expect(page.get_by_text("SMA 20 / 60, initial")).to_be_visible()
     for metric in ("Final equity", "Total return", "Max drawdown", "Sharpe"):
         expect(page.get_by_text(metric, exact=True).first).to_be_visible()
-    chart = page.locator("canvas.chart")
+    chart = page.locator("[data-stockdesk-chart] canvas").first
     expect(chart).to_be_visible()
     assert chart.bounding_box()["height"] > 100
 
@@ -143,7 +143,7 @@ def test_train_a_model_then_forecast_30_days(admin_page: Page, url, acme):
     ).first.click()
     expect(page).to_have_url(url(f"/admin/ml/predictionrun/{forecast.pk}/change/"))
     expect(page.get_by_text("Predicted change")).to_be_visible()
-    expect(page.locator("canvas.chart")).to_be_visible()
+    expect(page.locator("[data-stockdesk-chart] canvas").first).to_be_visible()
     assert forecast.predictions.count() == 30
 
 

@@ -68,7 +68,12 @@ def test_without_a_model_the_forecast_section_says_why(token_client, acme):
     forecast = token_client.get("/report/ACME/").json()["forecast"]
     assert forecast["available"] is False
     assert "no active forecasting model" in forecast["note"]
-    assert "train_model --symbol ACME" in forecast["note"]
+    # What staff can do in the admin, never a shell command.
+    assert (
+        "select ACME in Admin → Symbols and run the Train model action"
+        in (forecast["note"])
+    )
+    assert "manage.py" not in forecast["note"]
 
 
 def test_the_pdf_shows_every_kpi_of_the_json_as_written(token_client, modelled):

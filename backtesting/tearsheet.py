@@ -1,0 +1,252 @@
+"""The tearsheet of an equity curve: Calmar, VaR/ES, worst drawdowns, monthly
+returns, rolling Sharpe/volatility and trailing period returns; numpy only,
+JSON-safe output.
+
+Every figure is defined in docs/backtesting.md (Tearsheet) and reads the same daily
+returns as the §4 metrics (backtesting.metrics), 252 sessions a year.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from backtesting.metrics import DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR, drawdown
+from backtesting.metrics import _daily_returns as daily_returns
+
+ROLLING_WINDOW = 126  # sessions: six months
+WORST_DRAWDOWNS = 5
+VAR_LEVEL = 0.05  # the 5 % tail: VaR/ES 95 %
+# Below this a 5 % tail holds no whole observation, so VaR/ES would be one day's move.
+MIN_TAIL_RETURNS = 20
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _pct(value: float) -> float | None:
+    return _finite(float(value) * 100.0)
+
+
+def _iso(dates: np.ndarray) -> list[str]:
+    days: list[str] = np.datetime_as_string(dates, unit="D").tolist()
+    return days
+
+
+def _day(value: np.datetime64) -> str:
+    return str(np.datetime_as_string(value, unit="D"))
+
+
+def _calendar_days(later: np.datetime64, earlier: np.datetime64) -> int:
+    return int((later - earlier).astype("timedelta64[D]").astype(np.int64))
+
+
+def calmar(dates: np.ndarray, equity: np.ndarray) -> tuple[float | None, str | None]:
+    """CAGR over calendar years (as backtesting.metrics) / |max drawdown|."""
+    deepest = float(drawdown(equity).min())
+    if deepest >= 0:
+        return None, "no drawdown, so Calmar is unbounded"
+    years = _calendar_days(dates[-1], dates[0]) / DAYS_PER_YEAR
+    if years <= 0 or equity[0] <= 0:
+        return None, "the bars span less than a day"
+    cagr = (float(equity[-1]) / float(equity[0])) ** (1.0 / years) - 1.0
+    return _finite(cagr / abs(deepest)), None
+
+
+def value_at_risk(returns: np.ndarray) -> tuple[float | None, float | None]:
+    """Daily historical VaR and ES at 95 %, as fractions (losses are negative).
+
+    VaR is the 5th percentile (linear interpolation, numpy's default); ES is the mean
+    of the returns at or below it.
+    """
+    if len(returns) < MIN_TAIL_RETURNS:
+        return None, None
+    var = float(np.percentile(returns, VAR_LEVEL * 100.0))
+    tail = returns[returns <= var]
+    return var, float(tail.mean())
+
+
+def worst_drawdowns(
+    dates: np.ndarray, equity: np.ndarray, count: int = WORST_DRAWDOWNS
+) -> list[dict[str, Any]]:
+    """The `count` deepest under-water periods, deepest first."""
+    under = equity < np.maximum.accumulate(equity)
+    if not under.any():
+        return []
+    edges = np.diff(np.concatenate(([False], under, [False])).astype(np.int8))
+    starts = np.flatnonzero(edges == 1)  # first day under water
+    ends = np.flatnonzero(edges == -1)  # first day back at the peak, or len(equity)
+    falls = drawdown(equity)
+    depths = np.minimum.reduceat(falls, starts)
+    # reduceat runs each segment to the next start; the days between are at a peak
+    # (fall 0), which cannot lower a segment's minimum.
+    last = len(equity) - 1
+    periods = []
+    for index in np.argsort(depths, kind="stable")[:count]:
+        first, stop = int(starts[index]), int(ends[index])
+        peak = first - 1  # day 0 is never under water
+        trough = first + int(np.argmin(falls[first:stop]))
+        recovered = stop <= last
+        periods.append(
+            {
+                "start": _day(dates[peak]),
+                "trough": _day(dates[trough]),
+                "recovery": _day(dates[stop]) if recovered else None,
+                "depth_pct": float(depths[index]) * 100.0,
+                "days": _calendar_days(dates[stop if recovered else last], dates[peak]),
+            }
+        )
+    return periods
+
+
+def _growth(returns: np.ndarray) -> np.ndarray:
+    """Compounded growth of 1 at each bar: 1 on the first bar."""
+    return np.concatenate(([1.0], np.cumprod(1.0 + returns)))
+
+
+def _period_return(growth: np.ndarray, end: int, base: int) -> float | None:
+    if growth[base] == 0:
+        return None
+    return _pct(growth[end] / growth[base] - 1.0)
+
+
+def monthly_returns(dates: np.ndarray, returns: np.ndarray) -> dict[str, Any]:
+    """Compounded daily returns per calendar month, and per year, in %.
+
+    The first month runs from the first bar; a month with no bar is None.
+    """
+    growth = _growth(returns)
+    months = dates.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    # Index of each month's last bar, and of the bar that closes the month before.
+    month_ends = np.flatnonzero(np.diff(np.append(months, months[-1] + 1)) != 0)
+    month_bases = np.concatenate(([0], month_ends[:-1]))
+    years = months // 12 + 1970
+    rows: dict[int, dict[str, Any]] = {}
+    for end, base in zip(month_ends, month_bases, strict=True):
+        year = int(years[end])
+        row = rows.setdefault(year, {"year": year, "months": [None] * 12})
+        row["months"][int(months[end] % 12)] = _period_return(
+            growth, int(end), int(base)
+        )
+    year_ends = np.flatnonzero(np.diff(np.append(years, years[-1] + 1)) != 0)
+    year_bases = np.concatenate(([0], year_ends[:-1]))
+    for end, base in zip(year_ends, year_bases, strict=True):
+        rows[int(years[end])]["year_pct"] = _period_return(growth, int(end), int(base))
+    return {"rows": [rows[year] for year in sorted(rows)]}
+
+
+def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of each run of `window` consecutive values."""
+    totals = np.concatenate(([0.0], np.cumsum(values)))
+    sums: np.ndarray = totals[window:] - totals[:-window]
+    return sums
+
+
+def rolling(
+    dates: np.ndarray, returns: np.ndarray, window: int = ROLLING_WINDOW
+) -> dict[str, Any]:
+    """Sharpe and volatility over the last `window` sessions at each bar, annualised
+    as backtesting.metrics; None until the window is full."""
+    count = len(dates)
+    sharpe: list[float | None] = [None] * count
+    volatility: list[float | None] = [None] * count
+    if len(returns) >= window:
+        # Window sums by cumulative sums, of returns less their overall mean so the
+        # sum of squares does not cancel; a window of only flat days has spread 0.
+        centred = returns - returns.mean()
+        sums = _window_sums(centred, window)
+        squares = _window_sums(centred * centred, window)
+        moving = _window_sums((returns != 0).astype(np.float64), window) > 0
+        variance = np.maximum(squares - sums * sums / window, 0.0) / (window - 1)
+        spreads = np.where(moving, np.sqrt(variance), 0.0)
+        means = sums / window + returns.mean()
+        scale = math.sqrt(TRADING_DAYS_PER_YEAR)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(spreads > 0, means / spreads * scale, np.nan)
+        # Return i is bar i + 1's, so the first full window ends on bar `window`.
+        sharpe[window:] = [None if math.isnan(v) else v for v in ratios.tolist()]
+        volatility[window:] = (spreads * scale * 100.0).tolist()
+    return {
+        "window": window,
+        "dates": _iso(dates),
+        "sharpe": sharpe,
+        "volatility_pct": volatility,
+    }
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def _trailing(
+    dates: np.ndarray, growth: np.ndarray, since: date, *, inclusive: bool
+) -> float | None:
+    """Return from the last bar on (or, not inclusive, before) `since` to the end."""
+    day = np.datetime64(since, "D")
+    # The count of bars on or before (before) `since`, less one: the base bar.
+    base = int(np.count_nonzero(dates <= day if inclusive else dates < day)) - 1
+    if base < 0:
+        return None
+    return _period_return(growth, len(growth) - 1, base)
+
+
+def periods(dates: np.ndarray, returns: np.ndarray) -> dict[str, float | None]:
+    """YTD, 1-year and 3-year returns in %, ending at the last bar."""
+    growth = _growth(returns)
+    last: date = dates[-1].item()
+    new_year = date(last.year, 1, 1)
+    ytd = _trailing(dates, growth, new_year, inclusive=False)
+    if ytd is None:  # the history starts this year: from the first bar
+        ytd = _period_return(growth, len(growth) - 1, 0)
+    return {
+        "ytd_pct": ytd,
+        "one_year_pct": _trailing(
+            dates, growth, _years_before(last, 1), inclusive=True
+        ),
+        "three_year_pct": _trailing(
+            dates, growth, _years_before(last, 3), inclusive=True
+        ),
+    }
+
+
+def tearsheet(dates: np.ndarray, equity: np.ndarray) -> dict[str, Any]:
+    """Every tearsheet figure of one equity curve (dates datetime64[D], oldest first).
+
+    None where a figure does not exist; `notes` says why.
+    """
+    dates = np.asarray(dates, dtype="datetime64[D]")
+    equity = np.asarray(equity, dtype=np.float64)
+    notes: dict[str, str] = {}
+    returns = daily_returns(equity)
+    calmar_ratio, why = calmar(dates, equity)
+    if why:
+        notes["calmar"] = why
+    var, es = value_at_risk(returns)
+    if var is None:
+        notes["var_95_pct"] = notes["es_95_pct"] = (
+            f"fewer than {MIN_TAIL_RETURNS} daily returns"
+        )
+    figures = periods(dates, returns)
+    if figures["one_year_pct"] is None:
+        notes["one_year_pct"] = "less than a year of history"
+    if figures["three_year_pct"] is None:
+        notes["three_year_pct"] = "less than three years of history"
+    if len(returns) < ROLLING_WINDOW:
+        notes["rolling"] = f"fewer than {ROLLING_WINDOW} daily returns"
+    return {
+        "calmar": calmar_ratio,
+        "var_95_pct": None if var is None else _pct(var),
+        "es_95_pct": None if es is None else _pct(es),
+        "worst_drawdowns": worst_drawdowns(dates, equity),
+        "monthly_returns": monthly_returns(dates, returns),
+        "rolling": rolling(dates, returns),
+        "periods": figures,
+        "notes": notes,
+    }
