@@ -26,25 +26,39 @@ BACKTEST_INPUTS = (
 )
 
 
-class BacktestRun(models.Model):
-    symbol = models.ForeignKey(
-        Symbol, on_delete=models.CASCADE, related_name="backtests"
-    )
-    fast = models.PositiveSmallIntegerField()
-    slow = models.PositiveSmallIntegerField()
-    initial_investment = models.DecimalField(
+# The settings every kind of backtest work is asked for, defined once for runs, sweeps
+# and comparisons (BacktestParams holds their bounds).
+def investment_field() -> models.DecimalField:
+    return models.DecimalField(
         max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
     )
-    commission = models.DecimalField(
+
+
+def commission_field() -> models.DecimalField:
+    return models.DecimalField(
         max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
     )
-    adjust = models.CharField(
+
+
+def adjust_field() -> models.CharField:
+    return models.CharField(
         max_length=10,
         choices=[(mode, mode) for mode in ADJUST_MODES],
         default=DEFAULT_ADJUST,
         help_text="Price series: splits (split-adjusted), total (splits and "
         "dividends) or none (as traded).",
     )
+
+
+class BacktestRun(models.Model):
+    symbol = models.ForeignKey(
+        Symbol, on_delete=models.CASCADE, related_name="backtests"
+    )
+    fast = models.PositiveSmallIntegerField()
+    slow = models.PositiveSmallIntegerField()
+    initial_investment = investment_field()
+    commission = commission_field()
+    adjust = adjust_field()
     # {"mode", "actions": [...]} as applied when the run was made (core.adjustment),
     # and its sha256: a split recorded later makes the same request a new run.
     adjustment = models.JSONField(default=dict)
@@ -132,17 +146,9 @@ class Sweep(models.Model):
     # The ranges as asked for, "start:stop:step" (inclusive).
     fast_range = models.CharField(max_length=20)
     slow_range = models.CharField(max_length=20)
-    initial_investment = models.DecimalField(
-        max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
-    )
-    commission = models.DecimalField(
-        max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
-    )
-    adjust = models.CharField(
-        max_length=10,
-        choices=[(mode, mode) for mode in ADJUST_MODES],
-        default=DEFAULT_ADJUST,
-    )
+    initial_investment = investment_field()
+    commission = commission_field()
+    adjust = adjust_field()
     adjustment = models.JSONField(default=dict)
     actions_digest = models.CharField(max_length=64)
     start_date = models.DateField(help_text="First bar used.")
@@ -183,17 +189,9 @@ class Comparison(models.Model):
     tickers = models.JSONField()
     fast = models.PositiveSmallIntegerField()
     slow = models.PositiveSmallIntegerField()
-    initial_investment = models.DecimalField(
-        max_digits=16, decimal_places=BacktestParams.INVESTMENT_DECIMALS
-    )
-    commission = models.DecimalField(
-        max_digits=6, decimal_places=BacktestParams.COMMISSION_DECIMALS, default=0
-    )
-    adjust = models.CharField(
-        max_length=10,
-        choices=[(mode, mode) for mode in ADJUST_MODES],
-        default=DEFAULT_ADJUST,
-    )
+    initial_investment = investment_field()
+    commission = commission_field()
+    adjust = adjust_field()
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     runs = models.ManyToManyField(BacktestRun, related_name="comparisons")
