@@ -23,12 +23,14 @@ from unfold.decorators import display
 
 from admin_ui.bases import Exports, KeptRecords, formatted_field
 from admin_ui.chart_data import chart_html, forecast_chart_data
-from admin_ui.evaluation import WIDE, evaluation_table
+from admin_ui.evaluation import WIDE, evaluation_table, verdict_html
 from admin_ui.forecast_resources import PredictionResource
+from admin_ui.trained_models import track_record_html
 from core.formatting import MINUS, NONE, money, plain_pct, signed_pct, tone
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import Prediction, PredictionRun
 from ml.selectors import forecast_rows, realised_scores
+from ml.track_record import forecast_track_record
 
 # An en dash between the two ends of a price range.
 RANGE = " \u2013 "
@@ -65,6 +67,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
             None,
             {
                 "fields": [
+                    "verdict",
                     "symbol",
                     "model_link",
                     "as_of",
@@ -79,6 +82,7 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
         ("Forecast", {"fields": ["summary", "chart"]}),
         ("Predicted beside actual", {"fields": ["prediction_table"]}),
         ("The model's walk-forward evaluation", {"fields": ["model_evaluation"]}),
+        ("The model's track record", {"fields": ["model_track_record"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
@@ -98,6 +102,11 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
         if not hasattr(obj, "_forecast_rows"):
             obj._forecast_rows = forecast_rows(obj)
         return obj._forecast_rows
+
+    @display(description="Verdict", wrapper_class=WIDE)
+    def verdict(self, obj: PredictionRun) -> SafeString:
+        # Stated before any forecast figure: has the model shown skill over naive?
+        return verdict_html(obj.model)
 
     @display(description="Model", ordering="model__version")
     def model_version(self, obj: PredictionRun) -> str:
@@ -255,6 +264,13 @@ class PredictionRunAdmin(Exports, KeptRecords, ModelAdmin, ExportActionModelAdmi
     @display(description="Scores at 1, 5 and 30 trading days", wrapper_class=WIDE)
     def model_evaluation(self, obj: PredictionRun) -> SafeString:
         return evaluation_table(obj.model)
+
+    @display(
+        description="Its stored forecasts at 1, 5 and 30 trading days",
+        wrapper_class=WIDE,
+    )
+    def model_track_record(self, obj: PredictionRun) -> SafeString:
+        return track_record_html(forecast_track_record(obj), every_horizon=False)
 
     def get_data_for_export(
         self, request: HttpRequest, queryset: QuerySet[PredictionRun], **kwargs: Any

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from admin_ui.bases import KeptRecords, dialog_done
-from admin_ui.evaluation import WIDE, evaluation_table
+from admin_ui.evaluation import WIDE, evaluation_table, verdict_html
 from admin_ui.forms import ObjectDialogForm
-from core.formatting import NONE, money
+from core.formatting import NONE, money, plain_pct, signed_pct
 from ml.models import TrainedModel
 from ml.services import model_activate
+from ml.track_record import model_track_record
+
+TRACK_KINDS = (("live", "Live forecasts"), ("hindcast", "Hindcasts"))
 
 
 def _mae_pair(model: TrainedModel, horizon: int) -> SafeString | str:
@@ -32,16 +37,76 @@ def _mae_pair(model: TrainedModel, horizon: int) -> SafeString | str:
         return format_html(
             '<span title="{}"><strong class="text-green-700 dark:text-green-400">{}'
             "</strong> / {}</span>",
-            "The model beats the naive forecast",
+            "Lower MAE than naive (see the verdict for whether it is significant)",
             money(model_mae),
             money(naive_mae),
         )
     return format_html(
         '<span title="{}"><span class="text-red-700 dark:text-red-400">{}</span>'
         " / <strong>{}</strong></span>",
-        "The model does not beat the naive forecast",
+        "MAE not lower than naive",
         money(model_mae),
         money(naive_mae),
+    )
+
+
+def track_record_html(record: dict[str, Any], *, every_horizon: bool) -> SafeString:
+    """A track record (ml.track_record) as a table per kind: at each horizon 1..30,
+    or at 1, 5 and 30 days."""
+    parts = []
+    for kind, title in TRACK_KINDS:
+        scores = record[kind]
+        rows = [
+            {
+                "cells": [
+                    f"{h['horizon_days']} day{'s' if h['horizon_days'] > 1 else ''}",
+                    f"{h['forecasts']:,}",
+                    money(h["mae"]),
+                    money(h["naive_mae"]),
+                    signed_pct(None if h["skill"] is None else h["skill"] * 100, 1),
+                    plain_pct(h["inside_band_pct"]),
+                ]
+            }
+            for h in scores["horizons" if every_horizon else "summary"]
+            if h["forecasts"]
+        ]
+        table = render_to_string(
+            "admin_ui/simple_table.html",
+            {
+                "headings": [
+                    "Horizon",
+                    "Forecasts",
+                    "MAE",
+                    "Naive MAE",
+                    "Skill",
+                    "Actual inside band",
+                ],
+                "rows": rows,
+                "empty": "No day of these has an actual close yet.",
+            },
+        )
+        parts.append(
+            (
+                title,
+                f"{scores['forecasts']:,} stored, {scores['forecasts_scored']:,} "
+                f"with an actual close, {scores['days_scored']:,} days scored",
+                table,
+            )
+        )
+    return format_html(
+        '<div class="flex flex-col gap-4 w-full">{}'
+        '<p class="text-xs text-base-500">{}. Prices through {}. Naive: {}; skill '
+        "is 1 - MAE / naive MAE (above 0: better than naive). MAE is in the "
+        "symbol's price units, each forecast in its own price basis.</p></div>",
+        format_html_join(
+            "",
+            '<div><h3 class="font-semibold text-sm mb-1">{} '
+            '<span class="font-normal text-base-500">({})</span></h3>{}</div>',
+            parts,
+        ),
+        record["scope"],
+        record["prices_through"] or NONE,
+        record["naive"],
     )
 
 
@@ -80,6 +145,7 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
             None,
             {
                 "fields": [
+                    "verdict",
                     "symbol",
                     "version_label",
                     "status",
@@ -104,12 +170,17 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
             },
         ),
         ("Walk-forward evaluation beside naive", {"fields": ["walk_forward"]}),
+        ("Track record", {"fields": ["track_record"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainedModel]:
         # The artifact is the fitted pipeline's bytes: never needed on a page.
         return super().get_queryset(request).defer("artifact")
+
+    @display(description="Verdict", wrapper_class=WIDE)
+    def verdict(self, obj: TrainedModel) -> SafeString:
+        return verdict_html(obj)
 
     @display(description="Version", ordering="version")
     def version_label(self, obj: TrainedModel) -> str:
@@ -167,6 +238,13 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
     @display(description="Scores at 1, 5 and 30 trading days", wrapper_class=WIDE)
     def walk_forward(self, obj: TrainedModel) -> SafeString:
         return evaluation_table(obj)
+
+    @display(
+        description="Realised, by horizon, on the days whose prices arrived",
+        wrapper_class=WIDE,
+    )
+    def track_record(self, obj: TrainedModel) -> SafeString:
+        return track_record_html(model_track_record(obj), every_horizon=True)
 
     def has_activate_permission(
         self, request: HttpRequest, object_id: int | str | None = None

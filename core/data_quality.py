@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import exchange_calendars
 import pandas as pd
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Value, Window
 from django.db.models.functions import Lag
@@ -92,11 +93,17 @@ class _SessionIndex:
         return bisect_right(self.sessions, end) - bisect_left(self.sessions, start)
 
 
-@lru_cache(maxsize=1)
 def _session_index() -> _SessionIndex:
+    """The sessions of the calendar in use, rebuilt when the calendar grows (a worker
+    running past the calendar's end), so later bars are still judged."""
+    return _index_of(calendar())
+
+
+@lru_cache(maxsize=1)
+def _index_of(cal: exchange_calendars.ExchangeCalendar) -> _SessionIndex:
     # Bisecting one sorted list is what lets the Symbols list count sessions for
     # every row without asking the calendar (about a millisecond a call) per row.
-    sessions = [stamp.date() for stamp in calendar().sessions]
+    sessions = [stamp.date() for stamp in cal.sessions]
     weekdays = pd.bdate_range(sessions[0], sessions[-1])
     opened = set(sessions)
     holidays = [stamp.date() for stamp in weekdays if stamp.date() not in opened]

@@ -1,26 +1,37 @@
-"""The 30-day forecaster: fit, walk-forward evaluation beside naive, and the forecast."""
+"""The 30-day forecaster: fit, walk-forward evaluation beside naive and drift (tests
+and band calibration in ml.evaluation), and the forecast."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ml.features import LOOKBACK, make_features, make_targets
+from ml.evaluation import (
+    CALIBRATION_WINDOW,
+    calibrate_band,
+    diebold_mariano,
+    drift_log_returns,
+    verdict,
+)
+from ml.features import FEATURE_NAMES, LOOKBACK, make_features, make_targets
 
 ALGORITHM = "LinearRegression, direct multi-horizon (1-30 days) on log returns"
 HORIZON = 30
 REPORTED_HORIZONS = (1, 5, 30)
-EVALUATION_WINDOW = 252  # origins: the last year of trading days
+EVALUATION_WINDOW = 1260  # origins: the last five years of trading days
 MIN_EVALUATION_ORIGINS = 60
 REFIT_EVERY = 21  # trading days between refits in the walk-forward evaluation
 MIN_TRAIN_ROWS = 100
 BAND_QUANTILES = (0.10, 0.90)  # an 80 % band
 MIN_HISTORY = LOOKBACK + HORIZON + MIN_TRAIN_ROWS + MIN_EVALUATION_ORIGINS
+# The band's unit: its half-widths multiply this feature at the forecast's origin.
+BAND_SCALE = "volatility_20d"
 
 
 class NotEnoughHistory(ValueError):
@@ -59,11 +70,15 @@ def fit(closes: np.ndarray) -> Pipeline:
 
 @dataclass(frozen=True)
 class WalkForward:
-    """Out-of-sample predicted log returns, one row per origin, one column per horizon."""
+    """Out-of-sample predicted log returns, one row per origin, one column per horizon.
+
+    `fitted_through[i]` is the refit day of origin i's model: it saw closes 0..that.
+    """
 
     origins: np.ndarray
     predicted: np.ndarray
     refit_days: np.ndarray
+    fitted_through: np.ndarray
 
 
 def walk_forward(
@@ -87,6 +102,7 @@ def walk_forward(
     )  # the last day has nothing to check against
     features, targets = make_features(closes), make_targets(closes, HORIZON)
     predicted = np.empty((len(origins), HORIZON))
+    fitted_through = np.empty(len(origins), dtype=np.int64)
     refit_days = origins[::refit_every]
     for start in range(0, len(origins), refit_every):
         refit_day = int(origins[start])
@@ -94,10 +110,23 @@ def walk_forward(
         model = build_pipeline().fit(x, y)
         block = origins[start : start + refit_every]
         predicted[start : start + len(block)] = model.predict(features[block])
-    return WalkForward(origins=origins, predicted=predicted, refit_days=refit_days)
+        fitted_through[start : start + len(block)] = refit_day
+    return WalkForward(
+        origins=origins,
+        predicted=predicted,
+        refit_days=refit_days,
+        fitted_through=fitted_through,
+    )
 
 
-def _scores(predicted: np.ndarray, actual: np.ndarray, base: np.ndarray) -> dict:
+def _volatility(closes: np.ndarray) -> np.ndarray:
+    """Each day's 20-day volatility of daily log returns (from closes up to it)."""
+    return make_features(closes)[:, FEATURE_NAMES.index(BAND_SCALE)]
+
+
+def _scores(
+    predicted: np.ndarray, actual: np.ndarray, base: np.ndarray
+) -> dict[str, Any]:
     errors = predicted - actual
     moves = np.sign(predicted - base)
     return {
@@ -113,17 +142,36 @@ def _scores(predicted: np.ndarray, actual: np.ndarray, base: np.ndarray) -> dict
     }
 
 
-def evaluate(closes: np.ndarray, *, window: int = EVALUATION_WINDOW) -> dict:
-    """Walk-forward scores of the model and of the naive last-close forecast.
+def _test(
+    model_pred: np.ndarray, other: np.ndarray, actual: np.ndarray, h: int, name: str
+) -> dict[str, Any]:
+    """The Diebold-Mariano test of the model against another forecast, on absolute
+    errors in price units (the loss MAE averages), and the verdict it supports."""
+    result = diebold_mariano(
+        np.abs(model_pred - actual), np.abs(other - actual), horizon=h
+    )
+    return {
+        "diebold_mariano": result.as_dict() if result is not None else None,
+        "verdict": verdict(result, name),
+    }
 
-    Both are scored on exactly the same origins for each horizon. Also returns the
-    per-horizon quantiles of out-of-sample log errors that make the forecast band.
+
+def evaluate(closes: np.ndarray, *, window: int = EVALUATION_WINDOW) -> dict:
+    """Walk-forward scores of the model, of the naive last-close forecast and of the
+    drift forecast, with a Diebold-Mariano test of the model against each.
+
+    All three are scored on exactly the same origins for each horizon. The band of
+    each horizon is calibrated on one part of the out-of-sample log errors and its
+    coverage measured on a later part (ml.evaluation.calibrate_band).
     """
     closes = np.asarray(closes, dtype=np.float64)
     run = walk_forward(closes, window=window)
     n = len(closes)
+    drift = drift_log_returns(closes, run.fitted_through)
+    volatility = _volatility(closes)
+    level = BAND_QUANTILES[1] - BAND_QUANTILES[0]
     horizons: dict[str, dict] = {}
-    lower_q, upper_q = [], []
+    widths, coverage, calibrated, tested = [], [], [], []
     for h in range(1, HORIZON + 1):
         usable = run.origins + h <= n - 1
         origins = run.origins[usable]
@@ -131,31 +179,57 @@ def evaluate(closes: np.ndarray, *, window: int = EVALUATION_WINDOW) -> dict:
         actual = closes[origins + h]
         log_pred = run.predicted[usable, h - 1]
         residuals = np.log(actual / base) - log_pred
-        low, high = np.quantile(residuals, BAND_QUANTILES)
-        lower_q.append(float(low))
-        upper_q.append(float(high))
+        band = calibrate_band(residuals, volatility[origins], h, level)
+        widths.append(band.half_width)
+        coverage.append(band.coverage_pct)
+        calibrated.append(band.calibration)
+        tested.append(band.tested)
         if h in REPORTED_HORIZONS:
-            model = _scores(base * np.exp(log_pred), actual, base)
+            predicted = base * np.exp(log_pred)
+            drifted = base * np.exp(h * drift[usable])
+            model = _scores(predicted, actual, base)
             naive = _scores(base, actual, base)
             naive["direction_hit_rate_pct"] = None
-            inside = (residuals >= low) & (residuals <= high)
             horizons[str(h)] = {
                 "origins": len(origins),
                 "model": model,
                 "naive": naive,
+                "drift": _scores(drifted, actual, base),
+                # The lower MAE only; whether that is skill is the test's to say.
                 "beats_naive": model["mae"] < naive["mae"],
-                "inside_band_pct": float(np.mean(inside) * 100.0),
+                "vs_naive": _test(predicted, base, actual, h, "naive"),
+                "vs_drift": _test(predicted, drifted, actual, h, "drift"),
+                # Out of sample: the band of each tested origin came from earlier
+                # residuals only.
+                "inside_band_pct": band.coverage_pct,
+                "band_calibration_origins": band.calibration,
+                "band_test_origins": band.tested,
             }
-    quantiles = {"lower": lower_q, "upper": upper_q}
     return {
         "method": (
             f"walk-forward over the last {len(run.origins)} trading days, refit every "
-            f"{REFIT_EVERY} days on data known at the refit day; naive = last close"
+            f"{REFIT_EVERY} days on data known at the refit day; naive = last close; "
+            "drift = last close moved by the training window's mean daily log return"
         ),
         "origins": len(run.origins),
         "first_origin_index": int(run.origins[0]),
         "horizons": horizons,
-        "band": {"quantiles": list(BAND_QUANTILES), **quantiles},
+        "band": {
+            "quantiles": list(BAND_QUANTILES),
+            # Log-return half-widths in units of the origin's 20-day volatility.
+            "scale": BAND_SCALE,
+            "lower": [-width for width in widths],
+            "upper": widths,
+            "method": (
+                "rolling split conformal on |error| / 20-day volatility, each "
+                f"origin's band from up to {CALIBRATION_WINDOW} earlier origins "
+                "whose outcome was known at it"
+            ),
+            "calibration_origins": calibrated,
+            "test_origins": tested,
+            "coverage_pct": coverage,
+        },
+        "significance_test": True,
     }
 
 
@@ -168,16 +242,25 @@ class ForecastPoint:
 
 
 def forecast(
-    model: Pipeline, closes: np.ndarray, residual_quantiles: dict[str, list[float]]
+    model: Pipeline, closes: np.ndarray, residual_quantiles: dict[str, Any]
 ) -> list[ForecastPoint]:
-    """The next HORIZON closes from the last day's features, with the 80 % band."""
+    """The next HORIZON closes from the last day's features, with the 80 % band.
+
+    A band stored with `scale` (BAND_SCALE) is in units of the last day's
+    volatility; one without (models trained before the calibrated band) is in
+    log-return units as it is.
+    """
     closes = np.asarray(closes, dtype=np.float64)
     if len(closes) < LOOKBACK + 1:
         raise NotEnoughHistory(LOOKBACK + 1, len(closes))
     features = make_features(closes)[-1:]
     log_returns = model.predict(features)[0]
     last = float(closes[-1])
-    lower, upper = residual_quantiles["lower"], residual_quantiles["upper"]
+    unit = 1.0
+    if residual_quantiles.get("scale") == BAND_SCALE:
+        unit = float(features[0, FEATURE_NAMES.index(BAND_SCALE)])
+    lower = [unit * q for q in residual_quantiles["lower"]]
+    upper = [unit * q for q in residual_quantiles["upper"]]
     return [
         ForecastPoint(
             step=h,

@@ -12,11 +12,13 @@ from core.data_quality import price_warnings
 from core.models import Symbol
 from core.selectors import bars_adjusted, bars_frame, closes_on
 from ml.calendar import last_session_on_or_before
+from ml.evaluation import overall_verdict
 from ml.forecaster import REPORTED_HORIZONS
 from ml.models import PredictionRun, TrainedModel
+from ml.track_record import forecast_track_record
 
-BEATS = "beats the naive forecast"
-DOES_NOT_BEAT = "does not beat the naive forecast"
+# A model trained before the Diebold-Mariano test carries no test to read.
+NOT_TESTED = "not evaluated with the significance test; retrain"
 SERIES_WORDS = {
     "splits": "split-adjusted prices",
     "total": "total-return prices",
@@ -61,29 +63,100 @@ def model_summary(model: TrainedModel) -> dict[str, Any]:
     }
 
 
+def _versus(scores: dict[str, Any], key: str) -> dict[str, Any]:
+    """One baseline's test at one horizon; a model evaluated before the test has none."""
+    test = scores.get(key)
+    if test is None:
+        return {"verdict": NOT_TESTED, "p_value": None, "diebold_mariano": None}
+    dm = test["diebold_mariano"]
+    return {
+        "verdict": test["verdict"],
+        "p_value": dm["p_value"] if dm is not None else None,
+        "diebold_mariano": dm,
+    }
+
+
 def evaluation_summary(model: TrainedModel) -> dict[str, Any]:
-    """The walk-forward record beside naive, with a plain verdict per horizon."""
+    """The walk-forward record beside naive and drift, the verdict first: per horizon
+    the Diebold-Mariano test against naive (one of VERDICTS) and against drift.
+
+    A model trained before the test and the calibrated band reads as it was stored:
+    its verdict says so (NOT_TESTED) and its in-band share is the in-sample one.
+    """
     evaluation = model.evaluation
+    tested = bool(evaluation.get("significance_test"))
     horizons = []
     for h in REPORTED_HORIZONS:
         scores = evaluation["horizons"].get(str(h))
         if scores is None:
             continue
+        naive, drift = _versus(scores, "vs_naive"), _versus(scores, "vs_drift")
         horizons.append(
             {
+                "verdict": naive["verdict"],
+                "p_value": naive["p_value"],
                 "horizon_days": h,
+                "vs_drift": {"verdict": drift["verdict"], "p_value": drift["p_value"]},
+                "diebold_mariano": {
+                    "vs_naive": naive["diebold_mariano"],
+                    "vs_drift": drift["diebold_mariano"],
+                },
                 "origins": scores["origins"],
                 "model": scores["model"],
                 "naive": scores["naive"],
+                "drift": scores.get("drift"),
                 "inside_band_pct": scores["inside_band_pct"],
-                "verdict": BEATS if scores["beats_naive"] else DOES_NOT_BEAT,
+                "band": {
+                    "out_of_sample": "band_test_origins" in scores,
+                    "calibration_origins": scores.get("band_calibration_origins"),
+                    "test_origins": scores.get("band_test_origins"),
+                },
             }
         )
+    verdicts = [horizon["verdict"] for horizon in horizons]
     return {
+        "verdict": overall_verdict(verdicts) if tested else NOT_TESTED,
+        "significance_test": tested,
         "method": evaluation["method"],
         "first_origin_date": evaluation.get("first_origin_date"),
         "horizons": horizons,
+        "band_method": evaluation.get("band", {}).get("method"),
     }
+
+
+def verdict_summary(model: TrainedModel) -> dict[str, Any]:
+    """The verdict in one place, to state before any forecast figure: overall, in
+    words, and per horizon against naive and drift."""
+    summary = evaluation_summary(model)
+    horizons = [
+        {
+            "horizon_days": horizon["horizon_days"],
+            "verdict": horizon["verdict"],
+            "p_value": horizon["p_value"],
+            "vs_drift": horizon["vs_drift"],
+        }
+        for horizon in summary["horizons"]
+    ]
+    if not summary["significance_test"]:
+        text = (
+            f"Model v{model.version} was not evaluated with the significance test; "
+            "retrain it to see whether it beats the naive last-close forecast."
+        )
+    else:
+        # Each p-value is written beside it, so the words drop their "(p < 0.05)".
+        parts = "; ".join(
+            f"{h['horizon_days']} day{'s' if h['horizon_days'] != 1 else ''} "
+            f"{h['verdict'].split(' (')[0]}, {_p(h['p_value'])}"
+            for h in horizons
+        )
+        text = f"Diebold-Mariano test against naive (last close): {parts}."
+    return {"summary": summary["verdict"], "text": text, "horizons": horizons}
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "no p-value: the errors do not differ"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def _actual_closes(run: PredictionRun, days: list[date]) -> dict[date, Decimal]:
@@ -210,10 +283,17 @@ def hindcast_note(requested: date, used: date) -> str | None:
 
 def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
     rows = forecast_rows(run)
-    band = "80 % band from out-of-sample errors of the walk-forward evaluation"
+    band = (
+        "80 % band calibrated on earlier out-of-sample errors of the walk-forward "
+        "evaluation, its coverage measured on later ones"
+        if run.model.evaluation.get("significance_test")
+        else "80 % band from out-of-sample errors of the walk-forward evaluation"
+    )
     if run.is_hindcast:
         band += f" on the bars up to {run.model.train_end} only"
     return {
+        # Stated first: whether the model has shown any skill over naive.
+        "verdict": verdict_summary(run.model),
         "id": run.pk,
         "symbol": run.symbol.ticker,
         "hindcast": run.is_hindcast,
@@ -229,4 +309,6 @@ def forecast_to_dict(run: PredictionRun) -> dict[str, Any]:
         "realised": realised_scores(rows),
         "evaluation": evaluation_summary(run.model),
         "band": band,
+        # How the model's stored forecasts did so far (ml.track_record).
+        "track_record": forecast_track_record(run),
     }

@@ -143,9 +143,12 @@ def _fitted(closes: np.ndarray, dates: list) -> tuple[dict[str, Any], Pipeline]:
         "artifact": artifact,
         "sha256": hashlib.sha256(artifact).hexdigest(),
         "evaluation": evaluation,
+        # The calibrated band's half-widths, in units of evaluation["band"]["scale"]
+        # (ml.forecaster.forecast reads both forms: older models have no scale).
         "residual_quantiles": {
             "lower": evaluation["band"]["lower"],
             "upper": evaluation["band"]["upper"],
+            "scale": evaluation["band"]["scale"],
         },
     }
     return fields, pipeline

@@ -158,7 +158,11 @@ def _forecast_section(run: PredictionRun | None, note: str) -> dict[str, Any]:
             "naive_mape": plain_pct(horizon["naive"]["mape_pct"], 2),
             "direction": plain_pct(horizon["model"]["direction_hit_rate_pct"]),
             "inside_band": plain_pct(horizon["inside_band_pct"]),
+            "drift_mae": number(horizon["drift"]["mae"]) if horizon["drift"] else "",
+            "p_value": _p_value(horizon["p_value"]),
+            "drift_p_value": _p_value(horizon["vs_drift"]["p_value"]),
         }
+    data["track_record"]["rows"] = _track_record_rows(data["track_record"])
     data["available"] = True
     data["note"] = note
     data["headline"] = {
@@ -168,6 +172,32 @@ def _forecast_section(run: PredictionRun | None, note: str) -> dict[str, Any]:
         "change": signed_pct((last["predicted_close"] / data["last_close"] - 1) * 100),
     }
     return data
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _track_record_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The track record at 1, 5 and 30 days, live forecasts beside hindcasts, with
+    the exact text the PDF prints."""
+    rows = []
+    for at, horizon in enumerate(record["live"]["summary"]):
+        row: dict[str, Any] = {"horizon_days": horizon["horizon_days"]}
+        for kind in ("live", "hindcast"):
+            score = record[kind]["summary"][at]
+            skill = score["skill"]
+            row[kind] = {
+                "forecasts": f"{score['forecasts']:,}",
+                "mae": number(score["mae"]),
+                "naive_mae": number(score["naive_mae"]),
+                "skill": signed_pct(None if skill is None else skill * 100, 1),
+                "inside_band": plain_pct(score["inside_band_pct"]),
+            }
+        rows.append(row)
+    return rows
 
 
 def build_report(

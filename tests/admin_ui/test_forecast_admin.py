@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.html import escape
 
 from core.formatting import money
 from core.models import Job, PriceBar
@@ -84,7 +85,7 @@ def test_the_model_detail_is_read_only_and_shows_the_evaluation_not_the_artifact
     assert "Direction hit" in page and "Naive (last close)" in page
     assert "1 day" in page and "5 days" in page and "30 days" in page
     verdicts = {h["verdict"] for h in evaluation_summary(model)["horizons"]}
-    assert all(v.capitalize() in page for v in verdicts)
+    assert all(escape(v.capitalize()) in page for v in verdicts)
     assert "Artifact" not in page and 'name="sha256"' not in page
     assert admin_client.get(reverse("admin:ml_trainedmodel_add")).status_code == 403
 

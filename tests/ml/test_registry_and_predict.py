@@ -111,9 +111,13 @@ def test_predict_answers_30_trading_days_with_model_and_evaluation(
     verdicts = {h["horizon_days"]: h["verdict"] for h in body["evaluation"]["horizons"]}
     assert set(verdicts) == {1, 5, 30}
     assert set(verdicts.values()) <= {
-        "beats the naive forecast",
-        "does not beat the naive forecast",
+        "beats naive (p < 0.05)",
+        "no evidence of skill",
+        "worse than naive (p < 0.05)",
     }
+    # The verdict comes first in the answer, before any forecast figure.
+    assert next(iter(body)) == "verdict"
+    assert body["verdict"]["summary"] in set(verdicts.values())
     assert PredictionRun.objects.count() == 1 and Prediction.objects.count() == 30
 
 

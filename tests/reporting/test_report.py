@@ -98,9 +98,10 @@ def test_the_pdf_shows_every_kpi_of_the_json_as_written(token_client, modelled):
     for horizon in data["forecast"]["evaluation"]["horizons"]:
         assert horizon["display"]["model_mae"] in flat
         assert horizon["display"]["naive_mae"] in flat
-    assert (
-        "does not beat the naive forecast" in flat or "beats the naive forecast" in flat
-    )
+    verdict = data["forecast"]["verdict"]["summary"]
+    assert verdict in flat
+    # Stated above the point forecast.
+    assert flat.index(verdict) < flat.index(data["forecast"]["headline"]["predicted"])
     assert "Nothing here is investment advice" in flat
 
 

@@ -150,7 +150,7 @@ def test_money_states_its_currency_everywhere(token_client, db, currency):
     assert f"with drawdown ({currency})" in words  # the equity chart
     assert f"{data['forecast']['headline']['predicted']} {currency}" in words
     assert f"Forecast by day ({currency})" in words
-    assert f"MAE and RMSE are in {currency}" in words
+    assert f"MAE is in {currency}" in words
 
 
 # --- date axes -----------------------------------------------------------------------
