@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from backtesting.metrics import TRADING_DAYS_PER_YEAR
-from backtesting.metrics import _daily_returns as daily_returns
+from backtesting.metrics import TRADING_DAYS_PER_YEAR, daily_returns
 
 FIGURES = (
     "return_pct",

@@ -61,7 +61,9 @@ def max_drawdown_days(dates: np.ndarray, equity: np.ndarray) -> int:
     return int(spans.max())
 
 
-def _daily_returns(equity: np.ndarray) -> np.ndarray:
+def daily_returns(equity: np.ndarray) -> np.ndarray:
+    """Each day's return of an equity curve (0 after a day at 0): one definition for
+    the metrics, the tearsheet, the benchmark and the sweep's test."""
     previous = equity[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = np.where(previous > 0, equity[1:] / previous - 1.0, 0.0)
@@ -120,7 +122,7 @@ def compute_metrics(
     volatility: float | None
     sharpe: float | None
     sortino: float | None
-    returns = _daily_returns(equity)
+    returns = daily_returns(equity)
     spread = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
     if spread > 0:
         scale = math.sqrt(TRADING_DAYS_PER_YEAR)

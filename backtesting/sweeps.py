@@ -28,6 +28,7 @@ from backtesting.metrics import (
     TRADING_DAYS_PER_YEAR,
     Metrics,
     compute_metrics,
+    daily_returns,
 )
 from backtesting.params import (
     DEFAULT_BENCHMARK,
@@ -37,6 +38,7 @@ from backtesting.params import (
 )
 from core.adjustment import DEFAULT_ADJUST
 from core.errors import InvalidInput
+from core.formatting import signed_pct
 
 RANKING_METRIC = "sharpe"
 RANKING_TIE_BREAK = "total_return_pct"
@@ -364,12 +366,6 @@ def _in_sample_figures(
 # --- the significance test --------------------------------------------------------
 
 
-def _daily_returns(equity: np.ndarray) -> np.ndarray:
-    previous = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(previous > 0, equity[1:] / previous - 1.0, 0.0)
-
-
 def newey_west_test(differences: np.ndarray) -> dict[str, Any]:
     """Whether the mean of daily return differences is 0: a t statistic with the
     Newey-West (HAC, Bartlett weights) variance and a two-sided normal p-value.
@@ -406,7 +402,7 @@ def newey_west_test(differences: np.ndarray) -> dict[str, Any]:
 
 def _curve_figures(dates: np.ndarray, equity: np.ndarray) -> dict[str, Any]:
     """Return, CAGR, Sharpe and max drawdown of a chained curve."""
-    returns = _daily_returns(equity)
+    returns = daily_returns(equity)
     spread = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
     years = float((dates[-1] - dates[0]).astype("timedelta64[D]").astype(np.int64))
     years /= DAYS_PER_YEAR
@@ -611,7 +607,7 @@ def _out_of_sample(
     answer["best_curve"] = (chosen.dates, chosen.equity)
     if baseline is not None:
         public["test"] = newey_west_test(
-            _daily_returns(chosen.equity) - _daily_returns(baseline.equity)
+            daily_returns(chosen.equity) - daily_returns(baseline.equity)
         )
     return answer
 
@@ -702,7 +698,7 @@ def _quick_figures(
         cash_steps[n - 1] += shares * closes[n - 1] * sell_keep
         share_steps[n - 1] -= shares
     equity = np.cumsum(cash_steps) + np.cumsum(share_steps) * closes
-    returns = _daily_returns(equity)
+    returns = daily_returns(equity)
     spread = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
     sharpe = (
         float(returns.mean()) / spread * math.sqrt(TRADING_DAYS_PER_YEAR)
@@ -854,7 +850,7 @@ def walk_forward(
     else:
         answer["default"] = _curve_figures(*fixed)
         answer["test"] = newey_west_test(
-            _daily_returns(optimised[1]) - _daily_returns(fixed[1])
+            daily_returns(optimised[1]) - daily_returns(fixed[1])
         )
     return answer
 
@@ -863,7 +859,7 @@ def walk_forward(
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f} %"
+    return signed_pct(value, 1)
 
 
 def verdict(out_of_sample: dict[str, Any], walk: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from backtesting.metrics import DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR, drawdown
-from backtesting.metrics import _daily_returns as daily_returns
+from backtesting.metrics import (
+    DAYS_PER_YEAR,
+    TRADING_DAYS_PER_YEAR,
+    daily_returns,
+    drawdown,
+)
 
 ROLLING_WINDOW = 126  # sessions: six months
 WORST_DRAWDOWNS = 5
