@@ -62,6 +62,11 @@ def evaluation_table(model: TrainedModel) -> SafeString:
     )
 
 
+def verdict_tone(verdict: str) -> str:
+    """The text colour of a verdict: green beats naive, red worse, else plain."""
+    return _TONES.get(verdict, "")
+
+
 def verdict_html(model: TrainedModel) -> SafeString:
     """The verdict in words, to state before any forecast figure."""
     verdict = verdict_summary(model)

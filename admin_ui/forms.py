@@ -23,6 +23,7 @@ from backtesting.sweeps import SweepParams, parse_range
 from core.adjustment import DEFAULT_ADJUST
 from core.errors import InvalidInput
 from core.models import Job, Symbol
+from ml.methods import DEFAULT_METHOD, METHODS
 
 # The price series a backtest, forecast or report reads (core.adjustment's modes).
 ADJUST_CHOICES = [
@@ -245,6 +246,28 @@ class AdjustedWorkDialogForm(SymbolDialogForm):
 
     def job_parameters(self) -> dict[str, str]:
         return {"adjust": self.cleaned_data.get("adjust") or DEFAULT_ADJUST}
+
+
+class TrainDialogForm(AdjustedWorkDialogForm):
+    """The symbol page's Train model button: which method, on which price series."""
+
+    method = forms.ChoiceField(
+        label="Method",
+        choices=[(key, method.label) for key, method in METHODS.items()],
+        initial=DEFAULT_METHOD,
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=(
+            "Linear regression on lagged returns and moving averages (scikit-learn), "
+            "or exponential smoothing of the log closes (ETS, statsmodels)."
+        ),
+    )
+
+    def job_parameters(self) -> dict[str, str]:
+        return {
+            **super().job_parameters(),
+            "method": self.cleaned_data.get("method") or DEFAULT_METHOD,
+        }
 
 
 class JobDialogForm(ObjectDialogForm):

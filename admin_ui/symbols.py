@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from admin_ui.bases import Exports, dialog_done, formatted_field
+from admin_ui.evaluation import WIDE
 from admin_ui.forms import (
     AdjustedWorkDialogForm,
     BacktestActionForm,
@@ -25,7 +26,9 @@ from admin_ui.forms import (
     CompareForm,
     SweepActionForm,
     SymbolDialogForm,
+    TrainDialogForm,
 )
+from admin_ui.model_leaderboard import LeaderboardPanel
 from admin_ui.permissions import run_permission
 from admin_ui.resources import SymbolResource
 from admin_ui.symbol_panels import SymbolPanels
@@ -56,7 +59,12 @@ class SymbolForm(forms.ModelForm):
 
 @admin.register(Symbol)
 class SymbolAdmin(
-    SymbolPanels, SymbolDataQuality, Exports, ModelAdmin, ExportActionModelAdmin
+    LeaderboardPanel,
+    SymbolPanels,
+    SymbolDataQuality,
+    Exports,
+    ModelAdmin,
+    ExportActionModelAdmin,
 ):
     form = SymbolForm
     resource_classes = [SymbolResource]
@@ -96,6 +104,7 @@ class SymbolAdmin(
         "recent_bars",
         "backtests",
         "forecasts",
+        "model_leaderboard",
         "reports",
     ]
     fieldsets = [
@@ -106,11 +115,13 @@ class SymbolAdmin(
         ("Recent bars", {"classes": ["tab"], "fields": ["recent_bars"]}),
         ("Backtests", {"classes": ["tab"], "fields": ["backtests"]}),
         ("Forecasts", {"classes": ["tab"], "fields": ["forecasts"]}),
+        ("Models", {"classes": ["tab"], "fields": ["model_leaderboard"]}),
         ("Reports", {"classes": ["tab"], "fields": ["reports"]}),
     ]
     actions_detail = [
         "detail_fetch",
         "detail_backtest",
+        "detail_train",
         "detail_forecast",
         "detail_report",
         "detail_confirm_split",
@@ -372,6 +383,33 @@ class SymbolAdmin(
         self, request: HttpRequest, form: BacktestDialogForm, object_id: str
     ) -> HttpResponse:
         return self._detail(request, form, Job.Kind.BACKTEST)
+
+    @action(
+        description="Train model",
+        url_path="train",
+        icon="model_training",
+        permissions=["train_model"],
+        dialog={
+            "title": "Train a forecasting model",
+            "description": (
+                "One background job fits and evaluates a model on the stored prices. "
+                "It becomes the active model unless the active one is of another "
+                "method; compare them on the Models tab."
+            ),
+            "form_class": TrainDialogForm,
+            "form_submit_text": "Queue training",
+        },
+    )
+    def detail_train(
+        self, request: HttpRequest, form: TrainDialogForm, object_id: str
+    ) -> HttpResponse:
+        return self._detail(request, form, Job.Kind.TRAIN)
+
+    @display(description="Forecasting models", wrapper_class=WIDE)
+    def model_leaderboard(self, obj: Symbol) -> SafeString | str:
+        if obj.pk is None:
+            return NONE
+        return self.leaderboard_of(obj)
 
     @action(
         description="Forecast 30 days",

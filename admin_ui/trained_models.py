@@ -19,6 +19,7 @@ from unfold.decorators import action, display
 from admin_ui.bases import KeptRecords, dialog_done
 from admin_ui.evaluation import WIDE, evaluation_table, verdict_html
 from admin_ui.forms import ObjectDialogForm
+from admin_ui.model_leaderboard import LeaderboardPanel
 from core.formatting import NONE, money, plain_pct, signed_pct
 from ml.models import TrainedModel
 from ml.services import model_activate
@@ -121,10 +122,11 @@ class ActivateForm(ObjectDialogForm):
 
 
 @admin.register(TrainedModel)
-class TrainedModelAdmin(KeptRecords, ModelAdmin):
+class TrainedModelAdmin(LeaderboardPanel, KeptRecords, ModelAdmin):
     list_display = [
         "symbol",
         "version_label",
+        "method",
         "trained_at",
         "training_window",
         "mae_1d",
@@ -133,7 +135,7 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
         "active_badge",
     ]
     list_display_links = ["symbol", "version_label"]
-    list_filter = ["symbol", "is_active"]
+    list_filter = ["symbol", "method", "is_active"]
     list_filter_submit = True
     search_fields = ["symbol__ticker", "symbol__name"]
     list_select_related = ["symbol"]
@@ -148,6 +150,7 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
                     "verdict",
                     "symbol",
                     "version_label",
+                    "method",
                     "status",
                     "trained_at",
                     "created_by",
@@ -164,13 +167,14 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
                     "adjust",
                     "train_rows_count",
                     "horizon_days",
-                    "sklearn",
+                    "library",
                     "sha256",
                 ]
             },
         ),
         ("Walk-forward evaluation beside naive", {"fields": ["walk_forward"]}),
         ("Track record", {"fields": ["track_record"]}),
+        ("Leaderboard of the symbol's models", {"fields": ["leaderboard"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # every field on the page
 
@@ -219,13 +223,18 @@ class TrainedModelAdmin(KeptRecords, ModelAdmin):
             "active model."
         )
 
-    @display(description="scikit-learn")
-    def sklearn(self, obj: TrainedModel) -> str:
-        return obj.sklearn_version
+    @display(description="Fitted by")
+    def library(self, obj: TrainedModel) -> str:
+        return obj.library_version or f"scikit-learn {obj.sklearn_version}"
 
     @display(description="Features")
     def feature_list(self, obj: TrainedModel) -> str:
-        return ", ".join(obj.features)
+        # ETS reads the closes themselves, no derived feature.
+        return ", ".join(obj.features) or "the log closes"
+
+    @display(description="Compared with the symbol's other models", wrapper_class=WIDE)
+    def leaderboard(self, obj: TrainedModel) -> SafeString:
+        return self.leaderboard_of(obj.symbol)
 
     @display(description="Training rows")
     def train_rows_count(self, obj: TrainedModel) -> str:

@@ -1,5 +1,6 @@
-"""The 30-day forecaster: fit, walk-forward evaluation beside naive and drift (tests
-and band calibration in ml.evaluation), and the forecast."""
+"""The 30-day forecaster, whatever the method (ml.methods): fit, walk-forward
+evaluation beside naive and drift (tests and band calibration in ml.evaluation), and
+the forecast with its band. Every method goes through the same harness."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LinearRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ml.evaluation import (
     CALIBRATION_WINDOW,
@@ -19,10 +17,10 @@ from ml.evaluation import (
     drift_log_returns,
     verdict,
 )
-from ml.features import FEATURE_NAMES, LOOKBACK, make_features, make_targets
+from ml.features import FEATURE_NAMES, LOOKBACK, make_features
+from ml.methods import HORIZON, LINEAR_REGRESSION, Method
 
-ALGORITHM = "LinearRegression, direct multi-horizon (1-30 days) on log returns"
-HORIZON = 30
+ALGORITHM = LINEAR_REGRESSION.algorithm
 REPORTED_HORIZONS = (1, 5, 30)
 EVALUATION_WINDOW = 1260  # origins: the last five years of trading days
 MIN_EVALUATION_ORIGINS = 60
@@ -41,31 +39,13 @@ class NotEnoughHistory(ValueError):
         self.available = available
 
 
-def build_pipeline() -> Pipeline:
-    return make_pipeline(StandardScaler(), LinearRegression())
-
-
-def _training_rows(
-    features: np.ndarray, targets: np.ndarray, known_until: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose features and every target are known on day `known_until`.
-
-    Row s needs closes up to s + HORIZON, so s <= known_until - HORIZON.
-    """
-    last = known_until - HORIZON
-    rows = slice(LOOKBACK, last + 1)
-    return features[rows], targets[rows]
-
-
-def fit(closes: np.ndarray) -> Pipeline:
-    """Fit on every day whose 30 targets are known."""
+def fit(closes: np.ndarray, method: Method = LINEAR_REGRESSION) -> Any:
+    """Fit `method` on every close (its fitted state; targets need HORIZON more days
+    than the last training row, which the method accounts for)."""
     closes = np.asarray(closes, dtype=np.float64)
     if len(closes) < LOOKBACK + HORIZON + MIN_TRAIN_ROWS:
         raise NotEnoughHistory(LOOKBACK + HORIZON + MIN_TRAIN_ROWS, len(closes))
-    x, y = _training_rows(
-        make_features(closes), make_targets(closes, HORIZON), len(closes) - 1
-    )
-    return build_pipeline().fit(x, y)
+    return method.fit(closes)
 
 
 @dataclass(frozen=True)
@@ -86,11 +66,13 @@ def walk_forward(
     *,
     window: int = EVALUATION_WINDOW,
     refit_every: int = REFIT_EVERY,
+    method: Method = LINEAR_REGRESSION,
 ) -> WalkForward:
     """Predict from each of the last `window` days with a model fit only on the past.
 
-    The model for origins t0..t0+refit_every-1 is fit at t0 on rows whose targets
-    end by t0, so no origin's forecast saw a price after that origin.
+    The model for origins t0..t0+refit_every-1 is fit at t0 on the closes up to t0,
+    and each origin's forecast reads the closes up to it, so no origin's forecast saw
+    a price after that origin.
     """
     closes = np.asarray(closes, dtype=np.float64)
     n = len(closes)
@@ -100,16 +82,16 @@ def walk_forward(
     origins = np.arange(
         first_origin, n - 1
     )  # the last day has nothing to check against
-    features, targets = make_features(closes), make_targets(closes, HORIZON)
     predicted = np.empty((len(origins), HORIZON))
     fitted_through = np.empty(len(origins), dtype=np.int64)
     refit_days = origins[::refit_every]
+    fitted: Any = None
     for start in range(0, len(origins), refit_every):
         refit_day = int(origins[start])
-        x, y = _training_rows(features, targets, refit_day)
-        model = build_pipeline().fit(x, y)
+        fitted = method.fit(closes[: refit_day + 1], fitted)
         block = origins[start : start + refit_every]
-        predicted[start : start + len(block)] = model.predict(features[block])
+        seen = closes[: int(block[-1]) + 1]
+        predicted[start : start + len(block)] = method.predict(fitted, seen, block)
         fitted_through[start : start + len(block)] = refit_day
     return WalkForward(
         origins=origins,
@@ -156,7 +138,12 @@ def _test(
     }
 
 
-def evaluate(closes: np.ndarray, *, window: int = EVALUATION_WINDOW) -> dict:
+def evaluate(
+    closes: np.ndarray,
+    *,
+    window: int = EVALUATION_WINDOW,
+    method: Method = LINEAR_REGRESSION,
+) -> dict:
     """Walk-forward scores of the model, of the naive last-close forecast and of the
     drift forecast, with a Diebold-Mariano test of the model against each.
 
@@ -165,7 +152,7 @@ def evaluate(closes: np.ndarray, *, window: int = EVALUATION_WINDOW) -> dict:
     coverage measured on a later part (ml.evaluation.calibrate_band).
     """
     closes = np.asarray(closes, dtype=np.float64)
-    run = walk_forward(closes, window=window)
+    run = walk_forward(closes, window=window, method=method)
     n = len(closes)
     drift = drift_log_returns(closes, run.fitted_through)
     volatility = _volatility(closes)
@@ -242,7 +229,10 @@ class ForecastPoint:
 
 
 def forecast(
-    model: Pipeline, closes: np.ndarray, residual_quantiles: dict[str, Any]
+    fitted: Any,
+    closes: np.ndarray,
+    residual_quantiles: dict[str, Any],
+    method: Method = LINEAR_REGRESSION,
 ) -> list[ForecastPoint]:
     """The next HORIZON closes from the last day's features, with the 80 % band.
 
@@ -253,12 +243,11 @@ def forecast(
     closes = np.asarray(closes, dtype=np.float64)
     if len(closes) < LOOKBACK + 1:
         raise NotEnoughHistory(LOOKBACK + 1, len(closes))
-    features = make_features(closes)[-1:]
-    log_returns = model.predict(features)[0]
+    log_returns = method.predict(fitted, closes, np.array([len(closes) - 1]))[0]
     last = float(closes[-1])
     unit = 1.0
     if residual_quantiles.get("scale") == BAND_SCALE:
-        unit = float(features[0, FEATURE_NAMES.index(BAND_SCALE)])
+        unit = float(_volatility(closes)[-1])
     lower = [unit * q for q in residual_quantiles["lower"]]
     upper = [unit * q for q in residual_quantiles["upper"]]
     return [

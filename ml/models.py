@@ -8,8 +8,19 @@ from django.db.models import Q
 
 from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST
 from core.models import Symbol
+from ml.methods import DEFAULT_METHOD, METHODS
 
 ADJUST_CHOICES = [(mode, mode) for mode in ADJUST_MODES]
+METHOD_CHOICES = [(key, method.label) for key, method in METHODS.items()]
+
+
+def method_field() -> models.CharField:
+    """Which of ml.methods a model (or its forecast) is: how it loads and forecasts."""
+    return models.CharField(
+        max_length=30, choices=METHOD_CHOICES, default=DEFAULT_METHOD
+    )
+
+
 ADJUST_HELP = (
     "Price series: splits (split-adjusted), total (splits and dividends) or none "
     "(as traded)."
@@ -38,6 +49,7 @@ class TrainedModel(models.Model):
         HINDCAST = "hindcast", "Hindcast (trained on bars up to a past day)"
 
     symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="models")
+    method = method_field()
     algorithm = models.CharField(max_length=100)
     version = models.PositiveIntegerField(help_text="Counts up per symbol.")
     features = models.JSONField()
@@ -55,6 +67,8 @@ class TrainedModel(models.Model):
     )
     adjustment = models.JSONField(default=dict)
     sklearn_version = models.CharField(max_length=20)
+    # The library that fitted it and its version ("statsmodels 0.15.0").
+    library_version = models.CharField(max_length=60, default="")
     artifact = models.BinaryField()
     sha256 = models.CharField(max_length=64)
     evaluation = models.JSONField()
@@ -125,6 +139,8 @@ class PredictionRun(models.Model):
     # A hindcast: the forecast a model trained only on bars up to as_of would have
     # made, asked for after later bars were stored (its model is a hindcast model).
     is_hindcast = models.BooleanField("hindcast", default=False)
+    # The model's, kept here so that one hindcast per method and day holds.
+    method = method_field()
     last_close = models.DecimalField(max_digits=14, decimal_places=4)
     # The series the forecast ran on, the actions applied and their sha256: a split
     # recorded later makes the same request a new forecast.
@@ -153,9 +169,9 @@ class PredictionRun(models.Model):
             # Each hindcast trains its own model, so the constraint above cannot
             # keep hindcasts single; a live forecast of the same day is apart.
             models.UniqueConstraint(
-                fields=["symbol", "as_of", "adjust", "actions_digest"],
+                fields=["symbol", "method", "as_of", "adjust", "actions_digest"],
                 condition=Q(is_hindcast=True),
-                name="one_hindcast_per_day_and_series",
+                name="one_hindcast_per_method_day_and_series",
             ),
         ]
 

@@ -47,7 +47,9 @@ def model_summary(model: TrainedModel) -> dict[str, Any]:
         "id": model.pk,
         "symbol": model.symbol.ticker,
         "version": model.version,
+        "method": model.method,
         "algorithm": model.algorithm,
+        "library_version": model.library_version,
         "trained_at": model.trained_at.isoformat(),
         "training_window": {
             "start": model.train_start.isoformat(),

@@ -11,11 +11,9 @@ from typing import Any
 
 import numpy as np
 import sklearn
-import skops.io
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from sklearn.pipeline import Pipeline
 
 from core.adjustment import ADJUST_MODES, DEFAULT_ADJUST, NONE
 from core.adjustment import adjust as adjust_frame
@@ -33,14 +31,20 @@ from core.services import Requester, author_or_none
 from ml.calendar import last_session_on_or_before, next_sessions
 from ml.features import FEATURE_NAMES, LOOKBACK
 from ml.forecaster import (
-    ALGORITHM,
-    HORIZON,
     MIN_HISTORY,
     ForecastPoint,
     NotEnoughHistory,
     evaluate,
     fit,
     forecast,
+)
+from ml.methods import (
+    DEFAULT_METHOD,
+    HORIZON,
+    METHODS,
+    ArtifactRejected,
+    Method,
+    method_for,
 )
 from ml.models import Prediction, PredictionRun, TrainedModel
 
@@ -65,6 +69,19 @@ def check_adjust(adjust: str) -> str:
             details={"parameter": "adjust"},
         )
     return adjust
+
+
+def check_method(key: str) -> Method:
+    """The forecasting method named `key` (one of ml.methods.METHODS)."""
+    method = method_for(key)
+    if method is None:
+        keys = ", ".join(METHODS)
+        raise InvalidInput(
+            f"method must be one of {keys}; got {str(key)[:30]!r}.",
+            code="invalid_parameter",
+            details={"parameter": "method"},
+        )
+    return method
 
 
 def _series(symbol: Symbol, adjust: str) -> AdjustedBars:
@@ -123,23 +140,29 @@ def _actions_digest(block: dict[str, Any]) -> str:
 # --- Training and the registry -------------------------------------------------------
 
 
-def _fitted(closes: np.ndarray, dates: list) -> tuple[dict[str, Any], Pipeline]:
-    """The fields of a TrainedModel fitted and evaluated on `closes` (MIN_HISTORY or
-    more), and its pipeline: the same for a live model and a hindcast's."""
-    evaluation = evaluate(closes)
-    pipeline = fit(closes)
-    artifact = skops.io.dumps(pipeline)
+def _fitted(
+    closes: np.ndarray, dates: list, method: Method
+) -> tuple[dict[str, Any], Any]:
+    """The fields of a TrainedModel of `method` fitted and evaluated on `closes`
+    (MIN_HISTORY or more), and its fitted state: the same for a live model and a
+    hindcast's."""
+    evaluation = evaluate(closes, method=method)
+    fitted = fit(closes, method)
+    artifact = method.dumps(fitted)
     evaluation["first_origin_date"] = dates[
         evaluation.pop("first_origin_index")
     ].isoformat()
     fields = {
-        "algorithm": ALGORITHM,
-        "features": list(FEATURE_NAMES),
+        "method": method.key,
+        "algorithm": method.algorithm,
+        # The features the linear method reads; ETS reads the closes themselves.
+        "features": list(FEATURE_NAMES) if method.key == DEFAULT_METHOD else [],
         "horizon": HORIZON,
         "train_start": dates[0],
         "train_end": dates[-1],
         "train_rows": len(closes) - LOOKBACK - HORIZON,
         "sklearn_version": sklearn.__version__,
+        "library_version": f"{method.library} {method.library_version()}",
         "artifact": artifact,
         "sha256": hashlib.sha256(artifact).hexdigest(),
         "evaluation": evaluation,
@@ -151,14 +174,24 @@ def _fitted(closes: np.ndarray, dates: list) -> tuple[dict[str, Any], Pipeline]:
             "scale": evaluation["band"]["scale"],
         },
     }
-    return fields, pipeline
+    return fields, fitted
 
 
 def model_train(
-    *, ticker: str, adjust: str = DEFAULT_ADJUST, user: Requester = None
+    *,
+    ticker: str,
+    adjust: str = DEFAULT_ADJUST,
+    method: str = DEFAULT_METHOD,
+    user: Requester = None,
 ) -> TrainedModel:
-    """Fit and evaluate a model on the symbol's stored closes, adjusted by `adjust`
-    (split-adjusted by default); it becomes the active one."""
+    """Fit and evaluate a model of `method` on the symbol's stored closes, adjusted
+    by `adjust` (split-adjusted by default).
+
+    It becomes the active model when the symbol has none or its active model is of
+    the same method: a retrain replaces its predecessor, while a model of another
+    method waits on the leaderboard until staff activate it.
+    """
+    chosen = check_method(method)
     symbol = symbol_get(ticker)
     series = _series(symbol, adjust)
     closes, dates = _closes(series)
@@ -168,18 +201,21 @@ def model_train(
             f"needs at least {MIN_HISTORY}.",
             details={"needed": MIN_HISTORY, "available": len(closes)},
         )
-    fields, _ = _fitted(closes, dates)
+    fields, _ = _fitted(closes, dates, chosen)
     with transaction.atomic():
         # The registry's manager: hindcast models neither count nor lose activity.
         latest = TrainedModel.objects.select_for_update().filter(symbol=symbol)
         version = (latest.aggregate(top=Max("version"))["top"] or 0) + 1
-        latest.filter(is_active=True).update(is_active=False)
+        active = latest.filter(is_active=True).first()
+        takes_over = active is None or active.method == chosen.key
+        if takes_over:
+            latest.filter(is_active=True).update(is_active=False)
         return TrainedModel.objects.create(
             symbol=symbol,
             version=version,
             adjust=adjust,
             adjustment=series.block(),
-            is_active=True,
+            is_active=takes_over,
             created_by=author_or_none(user),
             **fields,
         )
@@ -204,36 +240,54 @@ def model_activate(*, model: TrainedModel) -> TrainedModel:
     return model
 
 
-def model_load(model: TrainedModel) -> Pipeline:
-    """The fitted pipeline, after checking its hash, its scikit-learn and its types."""
+def _unusable(model: TrainedModel, reason: str, why: str) -> ModelUnusable:
+    return ModelUnusable(
+        f"Model {model.pk} {why}.", details={"model": model.pk, "reason": reason}
+    )
+
+
+def model_method(model: TrainedModel) -> Method:
+    """The method of a stored model, refused when this server does not know it."""
+    method = method_for(model.method)
+    if method is None:
+        raise _unusable(
+            model,
+            "unknown_method",
+            f"was fitted by a method this server does not know ({model.method[:30]})",
+        )
+    return method
+
+
+def model_load(model: TrainedModel) -> Any:
+    """The fitted state, after checking its hash, its library and its types."""
+    method = model_method(model)
     artifact = bytes(model.artifact)
     if hashlib.sha256(artifact).hexdigest() != model.sha256:
-        raise ModelUnusable(
-            f"Model {model.pk} failed its integrity check (sha256 mismatch): the stored "
-            "artifact was changed. Train a new model.",
-            details={"model": model.pk, "reason": "hash_mismatch"},
+        raise _unusable(
+            model,
+            "hash_mismatch",
+            "failed its integrity check (sha256 mismatch): the stored artifact was "
+            "changed. Train a new model",
         )
-    if model.sklearn_version != sklearn.__version__:
-        raise ModelUnusable(
-            f"Model {model.pk} was saved by scikit-learn {model.sklearn_version}; this "
-            f"server runs {sklearn.__version__}. Train a new model "
-            "(manage.py train_model) rather than load it.",
-            details={"model": model.pk, "reason": "sklearn_version"},
-        )
+    # A scikit-learn model's version is sklearn_version (DESIGN §5), also on models
+    # stored before library_version; another library's is library_version's last word.
+    version = (
+        model.sklearn_version
+        if method.library == "scikit-learn"
+        else model.library_version.rpartition(" ")[2]
+    )
     try:
-        # trusted=None: only the types skops trusts by default may be loaded.
-        loaded = skops.io.loads(artifact, trusted=None)
-    except Exception as exc:
-        raise ModelUnusable(
-            f"Model {model.pk} could not be loaded safely: {type(exc).__name__}.",
-            details={"model": model.pk, "reason": "untrusted_or_corrupt"},
-        ) from exc
-    if not isinstance(loaded, Pipeline):
-        raise ModelUnusable(
-            f"Model {model.pk} is not a scikit-learn pipeline.",
-            details={"model": model.pk, "reason": "wrong_type"},
-        )
-    return loaded
+        return method.loads(artifact, library_version=version)
+    except ArtifactRejected as exc:
+        if exc.reason == "sklearn_version":
+            raise _unusable(
+                model,
+                exc.reason,
+                f"was saved by scikit-learn {model.sklearn_version}; this server runs "
+                f"{sklearn.__version__}. Train a new model "
+                "(manage.py train_model) rather than load it",
+            ) from exc
+        raise _unusable(model, exc.reason, f"could not be used: {exc}") from exc
 
 
 # --- Forecasts -----------------------------------------------------------------------
@@ -277,7 +331,9 @@ def forecast_create(
     if existing is not None:
         return existing, False
     try:
-        points = forecast(model_load(model), closes, model.residual_quantiles)
+        points = forecast(
+            model_load(model), closes, model.residual_quantiles, model_method(model)
+        )
     except NotEnoughHistory as exc:
         raise NotEnoughData(
             f"{ticker} has {exc.available} daily bars; a forecast needs at least "
@@ -312,6 +368,7 @@ def _run_store(
     sessions = next_sessions(identity["as_of"], HORIZON)
     run = PredictionRun.objects.create(
         **identity,
+        method=identity["model"].method,
         is_hindcast=is_hindcast,
         adjustment=block,
         last_close=_price(last_close),
@@ -409,13 +466,26 @@ def hindcast_create(
     The day is the last session on or before `as_of` that has a stored bar. A fresh
     model is fitted and evaluated (the band from its own walk-forward errors) on the
     bars up to that day, adjusted by the corporate actions effective by then, with the
-    pipeline of the symbol's active model (the default one when it has none). It is
+    method of the symbol's active model (the default one when it has none). It is
     stored as a hindcast model, never active and outside the registry, and the
-    forecast as a hindcast. The same symbol, day and series asked again returns the
-    stored hindcast (False); nothing is recomputed.
+    forecast as a hindcast. The same symbol, method, day and series asked again
+    returns the stored hindcast (False); nothing is recomputed.
     """
     check_adjust(adjust)
     symbol = symbol_get(ticker)
+    active = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
+    method = METHODS[DEFAULT_METHOD]
+    if active is not None:
+        known = method_for(active.method)
+        if known is None:
+            raise Conflict(
+                f"{ticker}'s active model was fitted by a method this server does "
+                f"not know ({active.method[:30]}), so a hindcast cannot repeat it; "
+                "activate another model of the symbol first.",
+                code="hindcast_unsupported",
+                details={"model": active.pk},
+            )
+        method = known
     day = _hindcast_day(symbol, as_of)
     series = _series_through(symbol, adjust, day)
     closes, dates = _closes(series)
@@ -426,26 +496,21 @@ def hindcast_create(
         "adjust": adjust,
         "actions_digest": _actions_digest(block),
     }
-    existing = PredictionRun.objects.filter(is_hindcast=True, **identity).first()
+    # The fields of the hindcast's unique constraint.
+    key = {**identity, "method": method.key, "is_hindcast": True}
+    existing = PredictionRun.objects.filter(**key).first()
     if existing is not None:
         return existing, False
     if len(closes) < MIN_HISTORY:
         raise _too_little_history(symbol, day, available=len(closes))
-    active = TrainedModel.objects.filter(symbol=symbol, is_active=True).first()
-    if active is not None and active.algorithm != ALGORITHM:
-        raise Conflict(
-            f"{ticker}'s active model is {active.algorithm}; hindcasts repeat "
-            f"{ALGORITHM} only.",
-            code="hindcast_unsupported",
-            details={"model": active.pk},
-        )
-    fields, pipeline = _fitted(closes, dates)
-    points = forecast(pipeline, closes, fields["residual_quantiles"])
+    fields, fitted = _fitted(closes, dates, method)
+    points = forecast(fitted, closes, fields["residual_quantiles"], method)
     try:
         with transaction.atomic():
             model = TrainedModel.all_objects.create(
                 symbol=symbol,
-                # The pipeline's live version; 0: the default one, no live model.
+                # The live model's version it repeats; 0: the default method, no
+                # live model.
                 version=active.version if active is not None else 0,
                 purpose=TrainedModel.Purpose.HINDCAST,
                 based_on=active,
@@ -465,5 +530,5 @@ def hindcast_create(
             )
     except IntegrityError:
         # Another request stored the same hindcast a moment ago: use that one.
-        return PredictionRun.objects.get(is_hindcast=True, **identity), False
+        return PredictionRun.objects.get(**key), False
     return run, True

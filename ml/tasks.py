@@ -8,6 +8,7 @@ from typing import Any
 from core.adjustment import DEFAULT_ADJUST
 from core.models import Job
 from core.tasks import JobOutcome, run_job
+from ml.methods import DEFAULT_METHOD
 from ml.services import forecast_create, hindcast_create, model_train
 
 
@@ -17,9 +18,20 @@ def _adjust(job: Job) -> str:
 
 
 def _train(job: Job) -> JobOutcome:
-    model = model_train(ticker=job.ticker, adjust=_adjust(job), user=job.created_by)
+    model = model_train(
+        ticker=job.ticker,
+        adjust=_adjust(job),
+        # Jobs queued before there was a choice of method name none.
+        method=str(job.parameters.get("method") or DEFAULT_METHOD),
+        user=job.created_by,
+    )
     return JobOutcome(
-        result={"model": model.pk, "version": model.version},
+        result={
+            "model": model.pk,
+            "version": model.version,
+            "method": model.method,
+            "active": model.is_active,
+        },
         produced=model,
         symbol=model.symbol,
     )

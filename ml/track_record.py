@@ -20,7 +20,8 @@ from django.db.models import Q, QuerySet
 from core.adjustment import NONE
 from core.models import Symbol
 from core.selectors import bars_adjusted, bars_frame, bars_stored_range
-from ml.forecaster import HORIZON, REPORTED_HORIZONS
+from ml.forecaster import REPORTED_HORIZONS
+from ml.methods import HORIZON
 from ml.models import Prediction, PredictionRun, TrainedModel
 from ml.track_scores import ScoredDay, horizon_scores
 

@@ -210,6 +210,7 @@ def test_a_nul_character_in_a_filter_or_search_is_a_400(client, wave, url):
     [
         "core/symbol/{}/fetch/",
         "core/symbol/{}/backtest/",
+        "core/symbol/{}/train/",
         "core/symbol/{}/forecast/",
         "core/symbol/{}/report/",
         "core/job/{}/retry/",

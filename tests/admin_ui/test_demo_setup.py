@@ -47,8 +47,12 @@ def test_demo_setup_keeps_a_working_login_loads_prices_and_reuses_both(tmp_path)
     assert client.get("/admin/").status_code == 200
     api = Client(HTTP_AUTHORIZATION=f"Bearer {saved['token']}")
     assert api.get("/jobs/999999/").status_code == 404  # authenticated, no such job
-    # A trained, active model per symbol, so /predict/ works straight away.
-    assert TrainedModel.objects.filter(is_active=True).count() == len(tickers)
+    # A trained, active model per symbol, so /predict/ works straight away, and an
+    # ETS model beside it for the Models tab's leaderboard.
+    active = TrainedModel.objects.filter(is_active=True)
+    assert set(active.values_list("method", flat=True)) == {"linear_regression"}
+    assert active.count() == len(tickers)
+    assert TrainedModel.objects.filter(method="ets").count() == len(tickers)
     forecast = api.get("/predict/AAPL/")
     assert forecast.status_code == 200
     assert len(forecast.json()["predictions"]) == 30
@@ -59,5 +63,5 @@ def test_demo_setup_keeps_a_working_login_loads_prices_and_reuses_both(tmp_path)
     assert json.loads((tmp_path / "login.json").read_text()) == saved
     assert PriceBar.objects.count() == bars
     assert ApiToken.objects.count() == 1
-    assert TrainedModel.objects.count() == len(SAMPLE_NAMES)  # not retrained
+    assert TrainedModel.objects.count() == 2 * len(SAMPLE_NAMES)  # not retrained
     assert "0 new, 0 changed" in output

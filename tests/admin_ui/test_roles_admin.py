@@ -46,6 +46,7 @@ SYMBOL_ACTIONS = [
 SYMBOL_BUTTONS = [
     ("fetch", Job.Kind.FETCH, {}),
     ("backtest", Job.Kind.BACKTEST, BACKTEST_FORM),
+    ("train", Job.Kind.TRAIN, {"method": "ets"}),
     ("forecast", Job.Kind.PREDICT, {}),
     ("report", Job.Kind.REPORT, {}),
 ]

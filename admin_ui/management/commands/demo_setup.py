@@ -31,6 +31,7 @@ from core.services import api_token_create, job_create
 from core.split_detection import ratio_words
 from ingestion.providers.sample import SAMPLE_NAMES, SampleProvider
 from ingestion.services.fetch import prices_fetch
+from ml.methods import ETS
 from ml.models import PredictionRun
 from ml.selectors import active_model
 from ml.services import forecast_create, hindcast_create, model_train
@@ -123,9 +124,15 @@ class Command(BaseCommand):
             if recorded:
                 actions = "corporate action" if recorded == 1 else "corporate actions"
                 line += f", {recorded} {actions} recorded"
-            # Forecasts need a trained model; the demo trains one per symbol once.
-            if active_model(symbol_get(ticker)) is None:
+            # Forecasts need a trained model; the demo trains one per symbol once,
+            # and an ETS model beside it for the Models tab's leaderboard (it stays
+            # inactive: the linear model was there first).
+            symbol = symbol_get(ticker)
+            if active_model(symbol) is None:
                 line += f", model v{model_train(ticker=ticker).version} trained"
+            if not symbol.models.filter(method=ETS.key).exists():
+                model = model_train(ticker=ticker, method=ETS.key)
+                line += f", ETS model v{model.version} beside it"
             self.stdout.write(line)
 
     def _history(self, user: User) -> None:
