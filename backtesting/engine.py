@@ -4,7 +4,7 @@ the loops compiled (backtesting.kernels)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
@@ -115,8 +115,8 @@ def fill_signals(
     initial_investment: float,
     commission: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(daily equity, trade rows) of kernels.fill on these bars: each row is entry
-    index, exit index, shares, entry value, exit value, 1.0 if closed at the end."""
+    """(daily equity, trade rows) of kernels.fill on these bars (columns:
+    kernels.TRADE_COLUMNS)."""
     return kernels.fill(
         prices.opens,
         prices.closes,
@@ -130,67 +130,53 @@ def fill_signals(
 
 def trade_figures(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(P&L, return %, bars in the market) of kernels.fill's trade rows."""
-    entry_values, exit_values = rows[:, 3], rows[:, 4]
-    pnls = exit_values - entry_values
     held = rows[:, 1] - rows[:, 0] + rows[:, 5]
-    return pnls, pnls / entry_values * 100.0, int(held.sum())
+    return rows[:, 8], rows[:, 9], int(held.sum())
+
+
+_TRADE_FIELDS = tuple(item.name for item in fields(Trade))
 
 
 def _trades(prices: PriceArrays, rows: np.ndarray) -> list[Trade]:
+    """Trade objects of kernels.fill's rows.
+
+    Built by filling each instance's __dict__: a frozen dataclass's __init__ sets
+    its 13 fields one object.__setattr__ at a time, which made the trade list the
+    largest part of a run. The objects are the same (fields, equality, repr).
+    """
     if not len(rows):
         return []
-    entries, exits = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
-    at_end = rows[:, 5] > 0
-    # Bought at the open of entry; sold at the open of exit (not held that day),
-    # or at the last close (held that day too).
-    exit_prices = np.where(at_end, prices.closes[exits], prices.opens[exits])
-    pnls, returns, _ = trade_figures(rows)
-    columns = zip(
-        entries.tolist(),
-        exits.tolist(),
-        prices.dates[entries].tolist(),
-        prices.dates[exits].tolist(),
-        prices.opens[entries].tolist(),
-        exit_prices.tolist(),
-        rows[:, 2].astype(np.int64).tolist(),
-        rows[:, 3].tolist(),
-        rows[:, 4].tolist(),
-        pnls.tolist(),
-        returns.tolist(),
-        at_end.tolist(),
-        strict=True,
-    )
-    return [
-        Trade(
-            entry_index=entry,
-            exit_index=exit_,
-            entry_date=entry_date,
-            exit_date=exit_date,
-            entry_price=entry_price,
-            exit_price=exit_price,
-            shares=shares,
-            entry_value=entry_value,
-            exit_value=exit_value,
-            pnl=pnl,
-            return_pct=return_pct,
-            bars_held=exit_ - entry + (1 if end else 0),
-            closed_at_end=end,
+    days = prices.dates[rows[:, :2].astype(np.int64)].tolist()
+    trades = []
+    for (entry_date, exit_date), values in zip(days, rows.tolist(), strict=True):
+        entry, exit_ = int(values[0]), int(values[1])
+        at_end = values[5] > 0
+        trade = object.__new__(Trade)
+        trade.__dict__.update(
+            zip(
+                _TRADE_FIELDS,
+                (
+                    entry,
+                    exit_,
+                    entry_date,
+                    exit_date,
+                    values[6],  # entry price
+                    values[7],  # exit price
+                    int(values[2]),  # shares
+                    values[3],  # entry value
+                    values[4],  # exit value
+                    values[8],  # P&L
+                    values[9],  # return %
+                    # Bought at the open of entry; sold at the open of exit (not
+                    # held that day), or at the last close (held that day too).
+                    exit_ - entry + (1 if at_end else 0),
+                    at_end,
+                ),
+                strict=True,
+            )
         )
-        for (
-            entry,
-            exit_,
-            entry_date,
-            exit_date,
-            entry_price,
-            exit_price,
-            shares,
-            entry_value,
-            exit_value,
-            pnl,
-            return_pct,
-            end,
-        ) in columns
-    ]
+        trades.append(trade)
+    return trades
 
 
 def simulate(

@@ -169,6 +169,27 @@ def _crossovers(tick_sums: Any, fast: int, slow: int) -> Any:
     return days[:found], kinds[:found]
 
 
+# A trade row's columns: entry index, exit index, shares, entry value, exit value,
+# 1.0 if closed at the end (else 0.0), entry price, exit price, P&L, return %.
+TRADE_COLUMNS = 10
+
+
+@njit(cache=CACHE, nogil=True)
+def _trade_row(
+    trades: Any,
+    row: int,
+    entry: int,
+    exit_: int,
+    shares: int,
+    entry_value: float,
+    exit_value: float,
+) -> None:
+    pnl = exit_value - entry_value
+    trades[row, 0], trades[row, 1], trades[row, 2] = entry, exit_, shares
+    trades[row, 3], trades[row, 4], trades[row, 5] = entry_value, exit_value, 0.0
+    trades[row, 8], trades[row, 9] = pnl, pnl / entry_value * 100.0
+
+
 @njit(cache=CACHE, nogil=True)
 def _fill(
     opens: Any,
@@ -182,8 +203,8 @@ def _fill(
     trades: Any,
 ) -> int:
     """Fill the signals (day indices minus `shift`) at the next open, all cash in,
-    whole shares; writes the daily equity and one row per trade (entry, exit,
-    shares, entry value, exit value, closed at the end) and returns the count."""
+    whole shares; writes the daily equity and one row per trade (TRADE_COLUMNS)
+    and returns the count."""
     n = closes.size
     buy_cost, sell_keep = 1.0 + commission, 1.0 - commission
     cash = cash0
@@ -210,12 +231,8 @@ def _fill(
             exit_value = shares * opens[fill] * sell_keep
             cash_steps[fill] += exit_value
             share_steps[fill] -= shares
-            trades[count, 0] = entry
-            trades[count, 1] = fill
-            trades[count, 2] = shares
-            trades[count, 3] = entry_value
-            trades[count, 4] = exit_value
-            trades[count, 5] = 0.0
+            _trade_row(trades, count, entry, fill, shares, entry_value, exit_value)
+            trades[count, 6], trades[count, 7] = opens[entry], opens[fill]
             count += 1
             cash += exit_value
             shares = 0
@@ -224,12 +241,9 @@ def _fill(
         exit_value = shares * closes[n - 1] * sell_keep
         cash_steps[n - 1] += exit_value
         share_steps[n - 1] -= shares
-        trades[count, 0] = entry
-        trades[count, 1] = n - 1
-        trades[count, 2] = shares
-        trades[count, 3] = entry_value
-        trades[count, 4] = exit_value
+        _trade_row(trades, count, entry, n - 1, shares, entry_value, exit_value)
         trades[count, 5] = 1.0
+        trades[count, 6], trades[count, 7] = opens[entry], closes[n - 1]
         count += 1
     held_cash = 0.0
     held_shares = 0
@@ -346,7 +360,7 @@ def _window_figures(
     size = last - first + 1
     equity = np.empty(size)
     returns = np.empty(max(size - 1, 0))
-    trades = np.empty((size // 2 + 1, 6))
+    trades = np.empty((size // 2 + 1, TRADE_COLUMNS))
     scale = math.sqrt(252.0)
     for pair in range(pairs):
         slow = slows[pair]
@@ -388,15 +402,14 @@ def _run(
     trades' reductions, the trades' P&L, their return %, bars in the market)."""
     days, kinds = _crossovers(tick_sums, fast, slow)
     equity = np.empty(closes.size)
-    rows = np.empty((days.size // 2 + 1, 6))
+    rows = np.empty((days.size // 2 + 1, TRADE_COLUMNS))
     count = _fill(opens, closes, days, kinds, 0, cash0, commission, equity, rows)
     rows = rows[:count]
     pnls = np.empty(count)
     returns = np.empty(count)
     held = 0
     for k in range(count):
-        pnls[k] = rows[k, 4] - rows[k, 3]
-        returns[k] = pnls[k] / rows[k, 3] * 100.0
+        pnls[k], returns[k] = rows[k, 8], rows[k, 9]
         held += int(rows[k, 1]) - int(rows[k, 0]) + int(rows[k, 5])
     curve = _curve_reductions(day_numbers, equity)
     trades = _trade_reductions(pnls, returns)
@@ -423,10 +436,9 @@ def fill(
     initial_investment: float,
     commission: float,
 ) -> tuple[Floats, Floats]:
-    """(daily equity, trades as rows of entry, exit, shares, entry value, exit
-    value, closed at the end)."""
+    """(daily equity, one row of TRADE_COLUMNS per trade)."""
     equity = np.empty(closes.size)
-    trades = np.empty((days.size // 2 + 1, 6))
+    trades = np.empty((days.size // 2 + 1, TRADE_COLUMNS))
     count = _fill(
         opens,
         closes,

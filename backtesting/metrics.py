@@ -134,10 +134,11 @@ def assemble_metrics(
     without trades): what compute_metrics does after its array work, which the
     engine's one-call run (kernels.run) has already done."""
     notes: dict[str, str] = {}
-    # A numpy float, as the figure always was: a base below 0 gives nan, not complex.
-    years = np.int64(span_days) / DAYS_PER_YEAR
+    years = span_days / DAYS_PER_YEAR
     if years > 0 and initial_investment > 0:
-        cagr = float(((final / initial_investment) ** (1.0 / years) - 1.0) * 100.0)
+        growth = final / initial_investment
+        # nan below 0, as numpy's power gives it (Python's would be complex).
+        cagr = (growth ** (1.0 / years) - 1.0) * 100.0 if growth >= 0 else math.nan
     else:
         cagr = None
         notes["cagr_pct"] = "the bars span less than a day"
