@@ -415,7 +415,10 @@ def run_all(*, runs: int, sweep_runs: int) -> dict[str, Any]:
             }
         )
     else:
-        facts["skipped"].append(f"numba is not installed ({INSTALL}): skipped.")
+        facts["skipped"].append(
+            "numba is not installed (pip install -r requirements.txt: the engine "
+            "needs it too): skipped."
+        )
         print(facts["skipped"][-1])
     return facts
 
