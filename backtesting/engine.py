@@ -1,25 +1,23 @@
-"""SMA-crossover backtest: exact signals, next-open fills, whole shares; numpy only."""
+"""SMA-crossover backtest: exact signals, next-open fills, whole shares; numpy in,
+the loops compiled (backtesting.kernels)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from backtesting.metrics import Metrics, compute_metrics
+from backtesting import kernels
+from backtesting.metrics import Metrics, assemble_metrics
 from backtesting.params import check_windows
 
 # Prices are compared in integer ten-thousandths (the 4 decimals bars are stored
 # with), so equal averages are equal and never one float rounding apart.
 PRICE_SCALE = 10_000
-# Below this, fast_sum * slow fits a float64 mantissa exactly and the fast path
-# gives the same signs as the integer one.
-_EXACT_FLOAT_LIMIT = 2**53
 
 
 class NotEnoughBars(ValueError):
@@ -98,34 +96,87 @@ def bars_needed(slow: int) -> int:
     return slow + 2
 
 
-def _window_sums(prices: PriceArrays, window: int) -> np.ndarray:
-    """Sum of the last `window` close ticks, for days window-1 .. n-1."""
-    sums = prices.tick_sums
-    return sums[window:] - sums[:-window]
-
-
 def crossover_events(
     prices: PriceArrays, fast: int, slow: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(signal day indices, +1 buy / -1 sell) for the days whose fill is possible."""
-    fast_sums = _window_sums(prices, fast)[slow - fast :]
-    slow_sums = _window_sums(prices, slow)
-    # fast_mean > slow_mean  <=>  fast_sum * slow > slow_sum * fast, exactly.
-    largest = max(int(fast_sums.max(initial=0)), int(slow_sums.max(initial=0)))
-    if largest * slow < _EXACT_FLOAT_LIMIT:
-        left = fast_sums.astype(np.float64) * slow
-        right = slow_sums.astype(np.float64) * fast
-    else:
-        left, right = fast_sums * slow, slow_sums * fast
-    state = np.sign(left - right).astype(np.int8)  # day slow-1 onwards
-    previous, current = state[:-1], state[1:]  # current is day slow onwards
-    buy = (current > 0) & (previous <= 0)
-    sell = (current < 0) & (previous >= 0)
-    # The last bar's signal has no next open to fill at.
-    buy, sell = buy[:-1], sell[:-1]
-    days = np.flatnonzero(buy | sell)
-    kinds = np.where(buy[days], 1, -1).astype(np.int8)
-    return days + slow, kinds
+    """(signal day indices, +1 buy / -1 sell) for the days whose fill is possible.
+
+    fast_mean > slow_mean is decided in integers (fast_sum * slow > slow_sum *
+    fast on the close ticks), so equal averages are equal; the last bar's signal
+    has no next open to fill at and is left out.
+    """
+    return kernels.crossovers(prices.tick_sums, fast, slow)
+
+
+def fill_signals(
+    prices: PriceArrays,
+    signal_days: np.ndarray,
+    signal_kinds: np.ndarray,
+    initial_investment: float,
+    commission: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(daily equity, trade rows) of kernels.fill on these bars (columns:
+    kernels.TRADE_COLUMNS)."""
+    return kernels.fill(
+        prices.opens,
+        prices.closes,
+        np.ascontiguousarray(signal_days, dtype=np.int64),
+        np.ascontiguousarray(signal_kinds, dtype=np.int8),
+        shift=0,
+        initial_investment=float(initial_investment),
+        commission=float(commission),
+    )
+
+
+def trade_figures(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(P&L, return %, bars in the market) of kernels.fill's trade rows."""
+    held = rows[:, 1] - rows[:, 0] + rows[:, 5]
+    return rows[:, 8], rows[:, 9], int(held.sum())
+
+
+_TRADE_FIELDS = tuple(item.name for item in fields(Trade))
+
+
+def _trades(prices: PriceArrays, rows: np.ndarray) -> list[Trade]:
+    """Trade objects of kernels.fill's rows.
+
+    Built by filling each instance's __dict__: a frozen dataclass's __init__ sets
+    its 13 fields one object.__setattr__ at a time, which made the trade list the
+    largest part of a run. The objects are the same (fields, equality, repr).
+    """
+    if not len(rows):
+        return []
+    days = prices.dates[rows[:, :2].astype(np.int64)].tolist()
+    trades = []
+    for (entry_date, exit_date), values in zip(days, rows.tolist(), strict=True):
+        entry, exit_ = int(values[0]), int(values[1])
+        at_end = values[5] > 0
+        trade = object.__new__(Trade)
+        trade.__dict__.update(
+            zip(
+                _TRADE_FIELDS,
+                (
+                    entry,
+                    exit_,
+                    entry_date,
+                    exit_date,
+                    values[6],  # entry price
+                    values[7],  # exit price
+                    int(values[2]),  # shares
+                    values[3],  # entry value
+                    values[4],  # exit value
+                    values[8],  # P&L
+                    values[9],  # return %
+                    # Bought at the open of entry; sold at the open of exit (not
+                    # held that day), or at the last close (held that day too).
+                    exit_ - entry + (1 if at_end else 0),
+                    at_end,
+                ),
+                strict=True,
+            )
+        )
+        trades.append(trade)
+    return trades
 
 
 def simulate(
@@ -137,91 +188,52 @@ def simulate(
 ) -> tuple[list[Trade], np.ndarray]:
     """Fill signals at the next open, all cash in, whole shares; equity per day.
 
-    The loop runs over signals (a few per year), never over bars: cash after each
-    trade decides the next trade's share count, so the trades are sequential.
+    Cash after each trade decides the next trade's share count, so the trades are
+    sequential: kernels.fill loops over the signals (a few per year) and then once
+    over the bars for the equity.
     """
-    n = prices.size
-    opens, closes, dates = prices.opens, prices.closes, prices.dates
-    buy_cost, sell_keep = 1.0 + commission, 1.0 - commission
-    cash = float(initial_investment)
-    cash_steps = np.zeros(n)
-    cash_steps[0] = cash
-    share_steps = np.zeros(n, dtype=np.int64)
-    trades: list[Trade] = []
-    shares = entry = 0
-    entry_value = 0.0
-
-    def sell(day: int, price: float, *, at_end: bool) -> float:
-        """Sell every share held at `price` on `day`; returns the cash received."""
-        exit_value = shares * price * sell_keep
-        cash_steps[day] += exit_value
-        share_steps[day] -= shares
-        trades.append(
-            _trade(
-                dates,
-                entry,
-                day,
-                opens[entry],
-                price,
-                shares,
-                entry_value,
-                exit_value,
-                at_end,
-            )
-        )
-        return exit_value
-
-    for day, kind in zip(signal_days.tolist(), signal_kinds.tolist(), strict=True):
-        fill = day + 1
-        if kind > 0 and shares == 0:
-            price = opens[fill]
-            affordable = math.floor(cash / (price * buy_cost))
-            if affordable <= 0:
-                continue
-            shares, entry = affordable, fill
-            entry_value = shares * price * buy_cost
-            cash_steps[fill] -= entry_value
-            share_steps[fill] += shares
-            cash -= entry_value
-        elif kind < 0 and shares > 0:
-            cash += sell(fill, opens[fill], at_end=False)
-            shares = 0
-    if shares > 0:
-        # Still open on the last bar: sold at its close, so the curve ends in cash.
-        sell(n - 1, closes[n - 1], at_end=True)
-    equity = np.cumsum(cash_steps) + np.cumsum(share_steps) * closes
-    return trades, equity
-
-
-def _trade(
-    dates: np.ndarray,
-    entry: int,
-    exit_: int,
-    entry_price: float,
-    exit_price: float,
-    shares: int,
-    entry_value: float,
-    exit_value: float,
-    at_end: bool,
-) -> Trade:
-    pnl = exit_value - entry_value
-    return Trade(
-        entry_index=entry,
-        exit_index=exit_,
-        entry_date=dates[entry].item(),
-        exit_date=dates[exit_].item(),
-        entry_price=float(entry_price),
-        exit_price=float(exit_price),
-        shares=int(shares),
-        entry_value=float(entry_value),
-        exit_value=float(exit_value),
-        pnl=float(pnl),
-        return_pct=float(pnl / entry_value * 100.0),
-        # Bought at the open of entry; sold at the open of exit_ (not held that
-        # day), or at the last close (held that day too).
-        bars_held=exit_ - entry + (1 if at_end else 0),
-        closed_at_end=at_end,
+    equity, rows = fill_signals(
+        prices, signal_days, signal_kinds, initial_investment, commission
     )
+    return _trades(prices, rows), equity
+
+
+def run_arrays(
+    prices: PriceArrays,
+    fast: int,
+    slow: int,
+    initial_investment: float,
+    commission: float,
+) -> tuple[np.ndarray, np.ndarray, Metrics]:
+    """(equity, trade rows, metrics) of one run as run_prepared gives it, without
+    building Trade objects (what a sweep needs of each pair)."""
+    check_windows(fast, slow)
+    if prices.size < bars_needed(slow):
+        raise NotEnoughBars(bars_needed(slow), prices.size)
+    days = prices.dates.view(np.int64)
+    equity, rows, curve, trades, _, _, held = kernels.run(
+        prices.opens,
+        prices.closes,
+        prices.tick_sums,
+        days,
+        fast=fast,
+        slow=slow,
+        initial_investment=float(initial_investment),
+        commission=float(commission),
+    )
+    metrics = assemble_metrics(
+        span_days=int(days[-1] - days[0]),
+        bars=prices.size,
+        final=float(equity[-1]),
+        first_close=float(prices.closes[0]),
+        last_close=float(prices.closes[-1]),
+        initial_investment=initial_investment,
+        trade_count=len(rows),
+        trade_figures=trades,
+        curve_figures=curve,
+        bars_in_market=held,
+    )
+    return equity, rows, metrics
 
 
 def run_prepared(
@@ -232,21 +244,10 @@ def run_prepared(
     initial_investment: float,
     commission: float = 0.0,
 ) -> BacktestResult:
-    check_windows(fast, slow)
-    if prices.size < bars_needed(slow):
-        raise NotEnoughBars(bars_needed(slow), prices.size)
-    days, kinds = crossover_events(prices, fast, slow)
-    trades, equity = simulate(prices, days, kinds, initial_investment, commission)
-    buy_hold = initial_investment * prices.closes / prices.closes[0]
-    metrics = compute_metrics(
-        dates=prices.dates,
-        equity=equity,
-        closes=prices.closes,
-        initial_investment=initial_investment,
-        trade_pnls=np.array([t.pnl for t in trades]),
-        trade_returns_pct=np.array([t.return_pct for t in trades]),
-        bars_in_market=sum(t.bars_held for t in trades),
+    equity, rows, metrics = run_arrays(
+        prices, fast, slow, initial_investment, commission
     )
+    buy_hold = initial_investment * prices.closes / prices.closes[0]
     return BacktestResult(
         fast=fast,
         slow=slow,
@@ -255,7 +256,7 @@ def run_prepared(
         dates=prices.dates,
         equity=equity,
         buy_hold_equity=buy_hold,
-        trades=tuple(trades),
+        trades=tuple(_trades(prices, rows)),
         metrics=metrics,
     )
 
@@ -300,17 +301,11 @@ def sweep(
     rows = []
     for fast, slow in pairs:
         try:
-            result = run_prepared(
-                prices,
-                fast=fast,
-                slow=slow,
-                initial_investment=float(initial_investment),
-                commission=float(commission),
-            )
+            metrics = run_arrays(
+                prices, fast, slow, float(initial_investment), float(commission)
+            )[2]
         except NotEnoughBars as exc:
             rows.append({"fast": fast, "slow": slow, "error": str(exc)})
             continue
-        rows.append(
-            {"fast": fast, "slow": slow, "error": None, **result.metrics.as_dict()}
-        )
+        rows.append({"fast": fast, "slow": slow, "error": None, **metrics.as_dict()})
     return pd.DataFrame(rows)

@@ -16,12 +16,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from backtesting import kernels
 from backtesting.engine import (
+    PRICE_SCALE,
     PriceArrays,
     bars_needed,
     crossover_events,
-    run_prepared,
-    simulate,
+    fill_signals,
+    run_arrays,
+    trade_figures,
 )
 from backtesting.metrics import (
     DAYS_PER_YEAR,
@@ -256,16 +259,17 @@ def held_out_run(
         return None
     window = price_slice(prices, split - slow, stop)
     days, kinds = crossover_events(window, fast, slow)
-    trades, equity = simulate(window, days, kinds, initial_investment, commission)
+    equity, rows = fill_signals(window, days, kinds, initial_investment, commission)
+    pnls, returns, held = trade_figures(rows)
     counted = equity[slow:]
     metrics = compute_metrics(
         dates=window.dates[slow:],
         equity=counted,
         closes=window.closes[slow:],
         initial_investment=initial_investment,
-        trade_pnls=np.array([t.pnl for t in trades]),
-        trade_returns_pct=np.array([t.return_pct for t in trades]),
-        bars_in_market=sum(t.bars_held for t in trades),
+        trade_pnls=pnls,
+        trade_returns_pct=returns,
+        bars_in_market=held,
     )
     return HeldOut(
         f"SMA {fast}/{slow}", fast, slow, window.dates[slow:], counted, metrics
@@ -345,21 +349,14 @@ def _in_sample_figures(
     commission: float,
 ) -> dict[tuple[int, int], dict[str, Any]]:
     """In-sample figures of each pair that can run on bars first..last, a fresh
-    backtest of that part alone (run_prepared)."""
+    backtest of that part alone (run_prepared's metrics)."""
     window = price_slice(prices, first, last)
     figures: dict[tuple[int, int], dict[str, Any]] = {}
     for fast, slow in pairs:
         if window.size < bars_needed(slow):
             continue
-        result = run_prepared(
-            window,
-            fast=fast,
-            slow=slow,
-            initial_investment=initial_investment,
-            commission=commission,
-        )
-        metrics = result.metrics.as_dict()
-        figures[(fast, slow)] = {key: metrics[key] for key in IN_SAMPLE_KEYS}
+        metrics = run_arrays(window, fast, slow, initial_investment, commission)[2]
+        figures[(fast, slow)] = {key: getattr(metrics, key) for key in IN_SAMPLE_KEYS}
     return figures
 
 
@@ -472,17 +469,11 @@ def sweep_analysis(
                 }
             )
             continue
-        full = run_prepared(
-            prices,
-            fast=fast,
-            slow=slow,
-            initial_investment=initial_investment,
-            commission=commission,
+        equity, _, metrics = run_arrays(
+            prices, fast, slow, initial_investment, commission
         )
-        best_full_equity[(fast, slow)] = full.equity
-        rows.append(
-            {"fast": fast, "slow": slow, "error": None, **full.metrics.as_dict()}
-        )
+        best_full_equity[(fast, slow)] = equity
+        rows.append({"fast": fast, "slow": slow, "error": None, **metrics.as_dict()})
 
     in_bars = in_sample_size(prices.size, oos)
     split = in_bars - 1  # the last in-sample bar; held-out returns start at its close
@@ -653,64 +644,6 @@ def _chain(
     return np.concatenate(dates), np.concatenate(equity)
 
 
-def _quick_figures(
-    prices: PriceArrays,
-    days: np.ndarray,
-    kinds: np.ndarray,
-    *,
-    initial_investment: float,
-    commission: float,
-) -> dict[str, Any]:
-    """In-sample Sharpe and total return of a fresh run on `prices`, as
-    run_prepared's metrics give them, without building trades.
-
-    Walk-forward ranks every pair in every window; this is engine.simulate's loop
-    with the same arithmetic in the same order, so the figures are equal to the
-    engine's (tests/backtesting/test_sweeps.py checks it), at a fraction of the cost.
-    """
-    n = prices.size
-    opens, closes = prices.opens, prices.closes
-    buy_cost, sell_keep = 1.0 + commission, 1.0 - commission
-    cash = float(initial_investment)
-    cash_steps = np.zeros(n)
-    cash_steps[0] = cash
-    share_steps = np.zeros(n, dtype=np.int64)
-    shares = 0
-    for day, kind in zip(days.tolist(), kinds.tolist(), strict=True):
-        fill = day + 1
-        if kind > 0 and shares == 0:
-            price = opens[fill]
-            affordable = math.floor(cash / (price * buy_cost))
-            if affordable <= 0:
-                continue
-            shares = affordable
-            entry_value = shares * price * buy_cost
-            cash_steps[fill] -= entry_value
-            share_steps[fill] += shares
-            cash -= entry_value
-        elif kind < 0 and shares > 0:
-            exit_value = shares * opens[fill] * sell_keep
-            cash_steps[fill] += exit_value
-            share_steps[fill] -= shares
-            cash += exit_value
-            shares = 0
-    if shares > 0:
-        cash_steps[n - 1] += shares * closes[n - 1] * sell_keep
-        share_steps[n - 1] -= shares
-    equity = np.cumsum(cash_steps) + np.cumsum(share_steps) * closes
-    returns = daily_returns(equity)
-    spread = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
-    sharpe = (
-        float(returns.mean()) / spread * math.sqrt(TRADING_DAYS_PER_YEAR)
-        if spread > 0
-        else None
-    )
-    return {
-        "sharpe": sharpe,
-        "total_return_pct": (float(equity[-1]) / initial_investment - 1.0) * 100.0,
-    }
-
-
 def window_figures(
     prices: PriceArrays,
     events: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
@@ -720,25 +653,44 @@ def window_figures(
     initial_investment: float,
     commission: float,
 ) -> dict[tuple[int, int], dict[str, Any]]:
-    """In-sample Sharpe and return of each pair on bars first..last alone.
+    """In-sample Sharpe and return of each pair on bars first..last alone, as
+    run_prepared's metrics of a fresh run on that window give them
+    (tests/backtesting/test_sweeps.py checks they are equal).
 
     `events` are each pair's crossover_events on the whole series: a signal on day
     t depends only on closes up to t, so a fresh run on the window sees exactly the
-    signals from first + slow to last - 1.
+    signals from first + slow to last - 1. Walk-forward ranks every pair in every
+    window, so all pairs run in one compiled call (kernels.window_figures).
     """
-    window = price_slice(prices, first, last)
+    pairs = list(events)
+    if not pairs:
+        return {}
+    days = [events[pair][0] for pair in pairs]
+    offsets = np.zeros(len(pairs) + 1, dtype=np.int64)
+    np.cumsum([len(found) for found in days], out=offsets[1:])
+    table = kernels.window_figures(
+        prices.opens,
+        prices.closes,
+        first=first,
+        last=last,
+        days=np.concatenate(days).astype(np.int64, copy=False),
+        kinds=np.concatenate([events[pair][1] for pair in pairs]).astype(
+            np.int8, copy=False
+        ),
+        offsets=offsets,
+        slows=np.array([slow for _, slow in pairs], dtype=np.int64),
+        initial_investment=float(initial_investment),
+        commission=float(commission),
+    )
+    size = last - first + 1
     figures: dict[tuple[int, int], dict[str, Any]] = {}
-    for (fast, slow), (days, kinds) in events.items():
-        if window.size < bars_needed(slow):
+    for pair, (sharpe, total) in zip(pairs, table.tolist(), strict=True):
+        if size < bars_needed(pair[1]):
             continue
-        low, high = np.searchsorted(days, [first + slow, last], side="left")
-        figures[(fast, slow)] = _quick_figures(
-            window,
-            days[low:high] - first,
-            kinds[low:high],
-            initial_investment=initial_investment,
-            commission=commission,
-        )
+        figures[pair] = {
+            "sharpe": None if math.isnan(sharpe) else sharpe,
+            "total_return_pct": total,
+        }
     return figures
 
 
@@ -966,3 +918,23 @@ def verdict(out_of_sample: dict[str, Any], walk: dict[str, Any]) -> dict[str, An
         )
     answer["text"] = " ".join(sentences)
     return answer
+
+
+def warm_up() -> None:
+    """Compile every kernel now (or load it from the cache, docs/backtesting.md,
+    Engine) with a run and a whole sweep on 300 made-up bars, so the first request
+    a process serves does not wait for it."""
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 300)
+    closes = np.round(100.0 + 10.0 * np.sin(np.arange(300) / 15.0), 4)
+    ticks = np.rint(closes * PRICE_SCALE).astype(np.int64)
+    prices = PriceArrays(
+        days, closes, closes, ticks, np.concatenate(([0], np.cumsum(ticks)))
+    )
+    sweep_analysis(
+        prices,
+        [(5, 20), (10, 40)],
+        initial_investment=10_000.0,
+        commission=0.001,
+        oos=0.3,
+        default=(5, 20),
+    )
