@@ -22,10 +22,24 @@ def _day(text: str) -> date:
 
 
 def _adjusted(
-    symbol: Symbol, mode: str, *, start: date | None = None, end: date | None = None
+    symbol: Symbol,
+    mode: str,
+    *,
+    start: date,
+    end: date,
+    series: pd.DataFrame | None,
+    series_mode: str,
 ) -> pd.DataFrame:
-    """The bars of the report's price series; as traded if its dividends cannot
-    adjust them (the report's warnings say so)."""
+    """The bars of the report's price series in [start, end]; as traded if its
+    dividends cannot adjust them (the report's warnings say so).
+
+    Cut from `series`, the whole series the report already read, when that is in
+    `mode`: an adjustment depends only on the actions after each bar and the close
+    before each dividend, the same whether the series is read whole or in part.
+    """
+    if series is not None and series_mode == mode:
+        days = series["date"]
+        return series[(days >= start) & (days <= end)]
     try:
         return bars_adjusted(symbol, adjust=mode, start=start, end=end).frame
     except ValueError:
@@ -50,27 +64,39 @@ def as_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def chart_images(symbol: Symbol, report: dict[str, Any]) -> dict[str, str]:
-    return {name: as_data_uri(svg) for name, svg in chart_svgs(symbol, report).items()}
+def chart_images(
+    symbol: Symbol, report: dict[str, Any], *, bars: pd.DataFrame | None = None
+) -> dict[str, str]:
+    return {
+        name: as_data_uri(svg)
+        for name, svg in chart_svgs(symbol, report, bars=bars).items()
+    }
 
 
-def chart_svgs(symbol: Symbol, report: dict[str, Any]) -> dict[str, str]:
+def chart_svgs(
+    symbol: Symbol, report: dict[str, Any], *, bars: pd.DataFrame | None = None
+) -> dict[str, str]:
+    """Each chart of the report, keyed by its name in the template. `bars` is the
+    report's whole price series (report["adjustment"]) when the caller has it; without
+    it the price chart reads its bars."""
     svgs: dict[str, str] = {}
     backtest = report["backtest"]
     if backtest["available"]:
         span = backtest["run"]["data"]
         # The series the run traded on, so the fills sit on the drawn prices.
-        bars = _adjusted(
+        traded = _adjusted(
             symbol,
             backtest["run"]["adjustment"].get("mode", NONE),
             start=_day(span["start"]),
             end=_day(span["end"]),
+            series=bars,
+            series_mode=report["adjustment"].get("mode", NONE),
         )
         params = backtest["run"]["parameters"]
         trades = backtest["trades"]
         svgs["price"] = charts.price_chart(
-            list(bars["date"]),
-            bars["close"].astype(float).tolist(),
+            list(traded["date"]),
+            traded["close"].astype(float).tolist(),
             fast=params["fast"],
             slow=params["slow"],
             buys=[(_day(t["entry_date"]), float(t["entry_price"])) for t in trades],

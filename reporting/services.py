@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -100,15 +101,20 @@ def _forecast_for(
     return run, ""
 
 
-def _series_block(symbol: Symbol, adjust: str) -> tuple[dict[str, Any], list[str]]:
-    """The adjustment of the symbol's whole stored series and its price warnings."""
+def _series_block(
+    symbol: Symbol, adjust: str
+) -> tuple[dict[str, Any], list[str], pd.DataFrame | None]:
+    """The adjustment of the symbol's whole stored series, its price warnings, and the
+    adjusted series itself, which the charts draw from rather than reading the bars
+    again (None when its dividends cannot adjust it: the charts then read their own)."""
     warnings = price_warnings(symbol, start=None, end=None, adjust=adjust)
     try:
-        return bars_adjusted(symbol, adjust=adjust).block(), warnings
+        series = bars_adjusted(symbol, adjust=adjust)
     except ValueError as exc:
         # core.adjustment refuses a dividend at or above the close before it.
         note = f"The recorded dividends cannot adjust the prices: {exc}."
-        return {"mode": adjust, "actions": []}, [*warnings, note]
+        return {"mode": adjust, "actions": []}, [*warnings, note], None
+    return series.block(), warnings, series.frame
 
 
 # Ids beyond PostgreSQL's bigint are no row's: refused as input, not looked up.
@@ -212,6 +218,8 @@ class BuiltReport:
     data: dict[str, Any]
     backtest: BacktestRun | None
     forecast: PredictionRun | None
+    # The report's whole price series (data["adjustment"]), for the charts.
+    bars: pd.DataFrame | None = None
 
 
 def report_build(
@@ -266,7 +274,7 @@ def report_build(
         adjust = adjust or DEFAULT_ADJUST
         backtest, backtest_note = _backtest_for(symbol, user, adjust)
     forecast, forecast_note = _forecast_for(symbol, user, adjust)
-    adjustment, warnings = _series_block(symbol, adjust)
+    adjustment, warnings, bars = _series_block(symbol, adjust)
     data = build_report(
         symbol=symbol,
         backtest=backtest,
@@ -279,7 +287,9 @@ def report_build(
         chosen=chosen,
         sweep=sweep_data,
     )
-    return BuiltReport(symbol=symbol, data=data, backtest=backtest, forecast=forecast)
+    return BuiltReport(
+        symbol=symbol, data=data, backtest=backtest, forecast=forecast, bars=bars
+    )
 
 
 def _columns(rows: list[dict[str, Any]], count: int) -> list[list[dict[str, Any]]]:
@@ -304,7 +314,7 @@ def report_pdf(built: BuiltReport) -> bytes:
         "reporting/report.html",
         {
             "report": built.data,
-            "charts": chart_images(built.symbol, built.data),
+            "charts": chart_images(built.symbol, built.data, bars=built.bars),
             "forecast_columns": _forecast_columns(built.data["forecast"]),
         },
     )
