@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 from django.db.models import Max
 
 from backtesting.benchmark import benchmark_stats
+from backtesting.equity_series import unpack
 from backtesting.models import BacktestRun, Trade
 from backtesting.params import DEFAULT_BENCHMARK
 from backtesting.tearsheet import tearsheet
@@ -37,28 +38,24 @@ def backtest_warnings(run: BacktestRun) -> list[str]:
 
 def equity_points(run: BacktestRun) -> list[dict[str, Any]]:
     """The stored curve as [{date, equity, buy_hold}] rows."""
-    curve = run.equity_curve
-    start = date.fromisoformat(curve["start"])
+    series = unpack(run.equity_curve)
+    days = np.datetime_as_string(series.dates(_start(run)), unit="D").tolist()
     return [
-        {
-            "date": (start + timedelta(days=offset)).isoformat(),
-            "equity": equity,
-            "buy_hold": hold,
-        }
-        for offset, equity, hold in zip(
-            curve["day_offsets"], curve["equity"], curve["buy_hold"], strict=True
+        {"date": day, "equity": equity, "buy_hold": hold}
+        for day, equity, hold in zip(
+            days, series.equity.tolist(), series.buy_hold.tolist(), strict=True
         )
     ]
 
 
+def _start(run: BacktestRun) -> np.datetime64:
+    return np.datetime64(run.start_date.isoformat(), "D")
+
+
 def run_curve(run: BacktestRun) -> tuple[np.ndarray, np.ndarray]:
     """The stored equity curve as (dates datetime64[D], equity) arrays."""
-    curve = run.equity_curve
-    start = np.datetime64(curve["start"], "D")
-    offsets = np.asarray(curve["day_offsets"], dtype=np.int64)
-    return start + offsets.astype("timedelta64[D]"), np.asarray(
-        curve["equity"], dtype=np.float64
-    )
+    series = unpack(run.equity_curve)
+    return series.dates(_start(run)), series.equity
 
 
 def backtest_tearsheet(run: BacktestRun) -> dict[str, Any]:
