@@ -70,8 +70,7 @@ def benchmark_stats(
         rebased = closes / closes[0] * initial_investment
         days: list[str] = np.datetime_as_string(common, unit="D").tolist()
         stats["equity"] = [
-            list(pair)
-            for pair in zip(days, np.round(rebased, 2).tolist(), strict=True)
+            list(pair) for pair in zip(days, np.round(rebased, 2).tolist(), strict=True)
         ]
     bench_return = closes[-1] / closes[0] - 1.0
     own_return = strategy[-1] / strategy[0] - 1.0 if strategy[0] > 0 else math.nan
