@@ -35,11 +35,14 @@ def benchmark_stats(
     bench_dates: np.ndarray,
     bench_closes: np.ndarray,
     initial_investment: float,
+    *,
+    with_equity: bool = True,
 ) -> dict[str, Any]:
     """The strategy (dates, equity) against the benchmark (bench_dates, bench_closes).
 
     None for a figure that does not exist, and `notes` says why. `equity` is the
-    benchmark bought with initial_investment on the first common date.
+    benchmark bought with initial_investment on the first common date; left empty
+    without with_equity (writing its dates is most of the time taken here).
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
     bench_dates = np.asarray(bench_dates, dtype="datetime64[D]")
@@ -63,11 +66,12 @@ def benchmark_stats(
     closes = np.asarray(bench_closes, dtype=np.float64)[theirs]
     stats["start"] = str(common[0])
     stats["end"] = str(common[-1])
-    rebased = closes / closes[0] * initial_investment
-    days: list[str] = np.datetime_as_string(common, unit="D").tolist()
-    stats["equity"] = [
-        list(pair) for pair in zip(days, np.round(rebased, 2).tolist(), strict=True)
-    ]
+    if with_equity:
+        rebased = closes / closes[0] * initial_investment
+        days: list[str] = np.datetime_as_string(common, unit="D").tolist()
+        stats["equity"] = [
+            list(pair) for pair in zip(days, np.round(rebased, 2).tolist(), strict=True)
+        ]
     bench_return = closes[-1] / closes[0] - 1.0
     own_return = strategy[-1] / strategy[0] - 1.0 if strategy[0] > 0 else math.nan
     stats["return_pct"] = _finite(bench_return * 100.0)

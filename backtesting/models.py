@@ -74,8 +74,9 @@ class BacktestRun(models.Model):
     max_drawdown_pct = models.FloatField()
     trade_count = models.PositiveIntegerField()
     metrics = models.JSONField()
-    # {"start": ISO date, "day_offsets": [...], "equity": [...], "buy_hold": [...]}
-    equity_curve = models.JSONField()
+    # The daily curves, packed by backtesting.equity_series: day offsets from
+    # start_date, equity and buy-and-hold equity (read through backtesting.selectors).
+    equity_curve = models.BinaryField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from django.db.models import Max
 
 from backtesting.benchmark import benchmark_stats
-from backtesting.models import BacktestRun
+from backtesting.equity_series import unpack
+from backtesting.models import BacktestRun, Trade
 from backtesting.params import DEFAULT_BENCHMARK
 from backtesting.tearsheet import tearsheet
 from core.data_quality import price_warnings
 from core.models import Symbol
-from core.selectors import bars_adjusted, symbol_find, symbol_get
+from core.selectors import closes_adjusted, symbol_find, symbol_get
 
 # The benchmark a run is read against when none is named (parse_benchmark).
 DEFAULT_BENCHMARK_TICKER = "SPY"
@@ -38,28 +38,24 @@ def backtest_warnings(run: BacktestRun) -> list[str]:
 
 def equity_points(run: BacktestRun) -> list[dict[str, Any]]:
     """The stored curve as [{date, equity, buy_hold}] rows."""
-    curve = run.equity_curve
-    start = date.fromisoformat(curve["start"])
+    series = unpack(run.equity_curve)
+    days = np.datetime_as_string(series.dates(_start(run)), unit="D").tolist()
     return [
-        {
-            "date": (start + timedelta(days=offset)).isoformat(),
-            "equity": equity,
-            "buy_hold": hold,
-        }
-        for offset, equity, hold in zip(
-            curve["day_offsets"], curve["equity"], curve["buy_hold"], strict=True
+        {"date": day, "equity": equity, "buy_hold": hold}
+        for day, equity, hold in zip(
+            days, series.equity.tolist(), series.buy_hold.tolist(), strict=True
         )
     ]
 
 
+def _start(run: BacktestRun) -> np.datetime64:
+    return np.datetime64(run.start_date.isoformat(), "D")
+
+
 def run_curve(run: BacktestRun) -> tuple[np.ndarray, np.ndarray]:
     """The stored equity curve as (dates datetime64[D], equity) arrays."""
-    curve = run.equity_curve
-    start = np.datetime64(curve["start"], "D")
-    offsets = np.asarray(curve["day_offsets"], dtype=np.int64)
-    return start + offsets.astype("timedelta64[D]"), np.asarray(
-        curve["equity"], dtype=np.float64
-    )
+    series = unpack(run.equity_curve)
+    return series.dates(_start(run)), series.equity
 
 
 def backtest_tearsheet(run: BacktestRun) -> dict[str, Any]:
@@ -81,6 +77,7 @@ def benchmark_for(
     equity: np.ndarray,
     initial_investment: float,
     ticker: str | None = DEFAULT_BENCHMARK,
+    with_equity: bool = True,
 ) -> dict[str, Any]:
     """The curve (dates, equity) of a run on symbol against a benchmark's closes in
     [start, end], adjusted like the run.
@@ -106,19 +103,21 @@ def benchmark_for(
     else:
         bench = symbol_get(ticker)
     try:
-        bars = bars_adjusted(bench, adjust=adjust, start=start, end=end).frame
+        bench_dates, closes = closes_adjusted(
+            bench, adjust=adjust, start=start, end=end
+        )
     except ValueError as exc:
         # core.adjustment refuses a dividend at or above the close before it.
         return _unavailable(ticker, f"{ticker}'s prices cannot be adjusted: {exc}.")
-    if bars.empty:
+    if not len(closes):
         return _unavailable(ticker, f"{ticker} has no bars from {start} to {end}.")
-    bench_dates = pd.to_datetime(bars["date"]).to_numpy(dtype="datetime64[D]")
     stats = benchmark_stats(
         dates,
         equity,
         bench_dates,
-        bars["close"].astype(float).to_numpy(),
+        closes,
         initial_investment,
+        with_equity=with_equity,
     )
     if stats["common_days"] < 2:
         return _unavailable(
@@ -130,7 +129,10 @@ def benchmark_for(
 
 
 def backtest_benchmark(
-    run: BacktestRun, ticker: str | None = DEFAULT_BENCHMARK
+    run: BacktestRun,
+    ticker: str | None = DEFAULT_BENCHMARK,
+    *,
+    with_equity: bool = True,
 ) -> dict[str, Any]:
     """benchmark_for a stored run: its symbol, range, adjustment and curve."""
     dates, equity = run_curve(run)
@@ -143,6 +145,7 @@ def backtest_benchmark(
         equity=equity,
         initial_investment=float(run.initial_investment),
         ticker=ticker,
+        with_equity=with_equity,
     )
 
 
@@ -151,9 +154,15 @@ def backtest_to_dict(
     *,
     include_equity: bool = False,
     benchmark: str | None = DEFAULT_BENCHMARK,
+    warnings: list[str] | None = None,
+    trades: list[Trade] | None = None,
 ) -> dict[str, Any]:
-    """The run as the endpoint answers it; `benchmark` as benchmark_for's ticker."""
-    compared = backtest_benchmark(run, benchmark)
+    """The run as the endpoint answers it; `benchmark` as benchmark_for's ticker.
+
+    warnings and trades, when the caller has them already (backtest_run_answer),
+    save reading the run's bars and trades again.
+    """
+    compared = backtest_benchmark(run, benchmark, with_equity=include_equity)
     if not include_equity:
         compared.pop("equity", None)
     data: dict[str, Any] = {
@@ -173,7 +182,7 @@ def backtest_to_dict(
             "bars": run.bar_count,
         },
         "adjustment": run.adjustment,
-        "warnings": backtest_warnings(run),
+        "warnings": backtest_warnings(run) if warnings is None else warnings,
         "metrics": run.metrics,
         "trades": [
             {
@@ -188,7 +197,7 @@ def backtest_to_dict(
                 "bars_held": trade.bars_held,
                 "closed_at_end": trade.closed_at_end,
             }
-            for trade in run.trades.all()
+            for trade in (run.trades.all() if trades is None else trades)
         ],
     }
     data["benchmark"] = compared

@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from backtesting.params import DEFAULT_BENCHMARK, parse_benchmark
 from backtesting.query_params import backtest_params
 from backtesting.selectors import backtest_to_dict
-from backtesting.services import backtest_run_create
+from backtesting.services import backtest_run_answer
 from core.api.auth import api_endpoint
 from core.api.ratelimits import rate_limited
 from core.market import normalise_ticker
@@ -30,7 +30,13 @@ def backtest(
     include = {
         part.strip() for part in query.get("include", "").split(",") if part.strip()
     }
-    run = backtest_run_create(ticker=ticker, params=params, user=request.user)
+    answer = backtest_run_answer(ticker=ticker, params=params, user=request.user)
     return JsonResponse(
-        backtest_to_dict(run, include_equity="equity" in include, benchmark=benchmark)
+        backtest_to_dict(
+            answer.run,
+            include_equity="equity" in include,
+            benchmark=benchmark,
+            warnings=answer.warnings,
+            trades=answer.trades,
+        )
     )

@@ -22,9 +22,9 @@ import pandas as pd
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Value, Window
 from django.db.models.functions import Lag
 
-from core.adjustment import NONE
+from core.adjustment import NONE, Action
 from core.models import CorporateAction, PriceBar, Symbol
-from core.selectors import bars_frame, symbol_coverage
+from core.selectors import bars_frame, corporate_actions, symbol_coverage
 from core.sessions import calendar, last_completed_session
 from core.split_detection import (
     SuspectedSplit,
@@ -48,23 +48,37 @@ def price_warnings(
     symbol: Symbol, *, start: date | None, end: date | None, adjust: str
 ) -> list[str]:
     """Sentences about the prices a piece of work over [start, end] ran on."""
-    warnings = [
-        s.describe(symbol.ticker)
-        for s in symbol_suspected_splits(symbol, start=start, end=end)
-    ]
+    return price_warnings_of(
+        symbol.ticker,
+        bars_frame(symbol, start=start, end=end),
+        corporate_actions(symbol),
+        start=start,
+        end=end,
+        adjust=adjust,
+    )
+
+
+def price_warnings_of(
+    ticker: str,
+    as_traded: pd.DataFrame,
+    actions: list[Action],
+    *,
+    start: date | None,
+    end: date | None,
+    adjust: str,
+) -> list[str]:
+    """price_warnings from bars and actions already read (core.selectors.bars_read):
+    a backtest says them without reading its bars a second time."""
+    split_days = [a.day for a in actions if a.kind == CorporateAction.Kind.SPLIT]
+    warnings = [s.describe(ticker) for s in suspected_splits(as_traded, split_days)]
     if adjust == NONE:
-        splits = CorporateAction.objects.filter(
-            symbol=symbol, kind=CorporateAction.Kind.SPLIT
-        )
-        if start is not None:
-            splits = splits.filter(date__gt=start)
-        if end is not None:
-            splits = splits.filter(date__lte=end)
         warnings += [
-            f"Prices are as traded (adjust=none): the {split.split_factor.normalize():f}:1 "
-            f"split of {symbol.ticker} on {split.date.isoformat()} shows as a jump."
-            for split in splits.order_by("date")
-            if split.split_factor is not None
+            f"Prices are as traded (adjust=none): the {split.value.normalize():f}:1 "
+            f"split of {ticker} on {split.day.isoformat()} shows as a jump."
+            for split in actions
+            if split.kind == CorporateAction.Kind.SPLIT
+            and (start is None or split.day > start)
+            and (end is None or split.day <= end)
         ]
     return warnings
 

@@ -7,14 +7,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Count, FloatField, Q, QuerySet
+from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
 
 from core.adjustment import (
     DEFAULT_ADJUST,
     NONE,
+    SPLITS,
     TOTAL,
     Action,
     Applied,
@@ -58,13 +61,62 @@ def bars_frame(
     symbol: Symbol, *, start: date | None = None, end: date | None = None
 ) -> pd.DataFrame:
     """The symbol's bars in [start, end] as a frame (Decimal prices), oldest first."""
+    return _bars_columns(symbol, start, end, BAR_COLUMNS)
+
+
+def _in_range(
+    symbol: Symbol, start: date | None, end: date | None
+) -> QuerySet[PriceBar]:
     bars = PriceBar.objects.filter(symbol=symbol)
     if start is not None:
         bars = bars.filter(date__gte=start)
     if end is not None:
         bars = bars.filter(date__lte=end)
-    rows = bars.order_by("date").values_list(*BAR_COLUMNS)
-    return pd.DataFrame.from_records(list(rows), columns=list(BAR_COLUMNS))
+    return bars.order_by("date")
+
+
+def _bars_columns(
+    symbol: Symbol, start: date | None, end: date | None, columns: tuple[str, ...]
+) -> pd.DataFrame:
+    rows = _all_rows(_in_range(symbol, start, end).values_list(*columns))
+    return _frame_of(rows, columns)
+
+
+def _all_rows(rows: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """A values_list's rows in one fetch on PostgreSQL, whose driver already answers
+    the Python types (date, Decimal, float): the ORM's iteration costs about as much
+    again, in chunks of 100 rows with converters per row. Other databases (SQLite)
+    need those converters, so they iterate."""
+    if connection.vendor != "postgresql":
+        return list(rows)
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _frame_of(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """A frame from rows of `columns`, a column at a time: several times faster than
+    DataFrame.from_records on a few thousand bars."""
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame(
+        {
+            name: pd.Series(
+                column, dtype=np.int64 if name == "volume" and rows else object
+            )
+            for name, column in zip(columns, values, strict=True)
+        }
+    )
+
+
+def _may_apply(actions: list[Action], adjust: str, start: date | None) -> bool:
+    """Whether `adjust` may change bars from `start` on: an action of its kinds
+    after start (core.adjustment applies only those after the first bar, and a
+    dividend after the last bar, in total mode, rescales every bar)."""
+    if adjust == NONE:
+        return False
+    kinds = {"split"} if adjust == SPLITS else {"split", "dividend"}
+    return any(a.kind in kinds and (start is None or a.day > start) for a in actions)
 
 
 @dataclass(frozen=True)
@@ -105,7 +157,14 @@ def bars_adjusted(
     frame = bars_frame(symbol, start=start, end=end)
     if adjust == NONE or frame.empty:
         return AdjustedBars(frame, adjust, [])
-    actions = corporate_actions(symbol)
+    return _adjusted(symbol, frame, corporate_actions(symbol), adjust)
+
+
+def _adjusted(
+    symbol: Symbol, frame: pd.DataFrame, actions: list[Action], adjust: str
+) -> AdjustedBars:
+    if adjust == NONE or frame.empty:
+        return AdjustedBars(frame, adjust, [])
     last_day = frame["date"].iloc[-1]
     later_dividends = [
         a.day for a in actions if a.kind == "dividend" and a.day > last_day
@@ -115,6 +174,79 @@ def bars_adjusted(
         frame, actions, adjust, closes_before=closes_before
     )
     return AdjustedBars(adjusted, adjust, applied)
+
+
+# What a run (backtesting.engine) and its warnings (core.split_detection) read.
+RUN_COLUMNS = ("date", "open", "close")
+
+
+@dataclass(frozen=True)
+class BarsRead:
+    """What a backtest reads of a symbol, read once: its bars as traded, the recorded
+    actions, and the bars adjusted by them (the run's series). The warnings about the
+    prices (core.data_quality.price_warnings_of) come from the same two reads.
+
+    The frames have at least RUN_COLUMNS; all of BAR_COLUMNS when an action applied.
+    """
+
+    as_traded: pd.DataFrame
+    actions: list[Action]
+    adjusted: AdjustedBars
+
+
+def bars_read(
+    symbol: Symbol,
+    *,
+    adjust: str = DEFAULT_ADJUST,
+    start: date | None = None,
+    end: date | None = None,
+) -> BarsRead:
+    """bars_adjusted, keeping the as-traded bars and the actions it read.
+
+    When no action can apply, the bars are read only with the columns a run and its
+    warnings use (RUN_COLUMNS), and the adjusted frame is the as-traded one.
+    """
+    actions = corporate_actions(symbol)
+    if _may_apply(actions, adjust, start):
+        frame = bars_frame(symbol, start=start, end=end)
+        return BarsRead(frame, actions, _adjusted(symbol, frame, actions, adjust))
+    frame = _bars_columns(symbol, start, end, RUN_COLUMNS)
+    return BarsRead(frame, actions, AdjustedBars(frame, adjust, []))
+
+
+def closes_adjusted(
+    symbol: Symbol,
+    *,
+    adjust: str = DEFAULT_ADJUST,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dates as datetime64[D], closes as float64) of bars_adjusted, for work done in
+    floats (a benchmark's returns).
+
+    Without an action to apply the closes are read as floats by the database: no
+    Decimal per bar, no frame, two of six columns. With one, bars_adjusted computes
+    them exactly, then they are converted.
+    """
+    actions = corporate_actions(symbol) if adjust != NONE else []
+    if _may_apply(actions, adjust, start):
+        frame = _adjusted(
+            symbol, bars_frame(symbol, start=start, end=end), actions, adjust
+        ).frame
+        days, closes = list(frame["date"]), list(frame["close"])
+    else:
+        rows = _all_rows(
+            _in_range(symbol, start, end).values_list(
+                "date", Cast("close", FloatField())
+            )
+        )
+        days = [row[0] for row in rows]
+        closes = [row[1] for row in rows]
+    # pandas parses date objects about ten times faster than numpy does.
+    dates = pd.to_datetime(pd.Series(days, dtype=object)).to_numpy(
+        dtype="datetime64[D]"
+    )
+    return dates, np.array(closes, dtype=np.float64)
 
 
 def _closes_before(symbol: Symbol, days: list[date]) -> dict[date, Decimal]:

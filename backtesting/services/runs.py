@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 from django.db import IntegrityError, transaction
 
 from backtesting.engine import BacktestResult, NotEnoughBars, bars_needed, run_backtest
+from backtesting.equity_series import pack
 from backtesting.models import BacktestRun, Trade
 from backtesting.params import BacktestParams
+from core.data_quality import price_warnings_of
 from core.errors import Conflict, NotEnoughData, NotFound
 from core.models import Symbol
-from core.selectors import AdjustedBars, bars_adjusted, symbol_get
+from core.selectors import AdjustedBars, BarsRead, bars_adjusted, bars_read, symbol_get
 from core.services import Requester, author_or_none
 
 _CENTS = Decimal("0.01")
@@ -23,16 +25,9 @@ _CENTS = Decimal("0.01")
 _PRICE_STEP = Decimal("0.0001")
 
 
-def _curve(result: BacktestResult) -> dict[str, Any]:
-    """The daily curves as day offsets and cents: a 20-year run stays small."""
-    start = result.dates[0]
-    offsets = (result.dates - start).astype("timedelta64[D]").astype(np.int64)
-    return {
-        "start": start.item().isoformat(),
-        "day_offsets": offsets.tolist(),
-        "equity": np.round(result.equity, 2).tolist(),
-        "buy_hold": np.round(result.buy_hold_equity, 2).tolist(),
-    }
+def _curve(result: BacktestResult) -> bytes:
+    """The daily curves packed (backtesting.equity_series): a 20-year run stays small."""
+    return pack(result.dates, result.equity, result.buy_hold_equity)
 
 
 def _money(value: float) -> Decimal:
@@ -56,12 +51,35 @@ def _adjusted_bars(symbol: Symbol, params: BacktestParams) -> AdjustedBars:
             symbol, adjust=params.adjust, start=params.start, end=params.end
         )
     except ValueError as exc:
-        # core.adjustment refuses a dividend at or above the close before it.
-        raise Conflict(
-            f"{ticker}'s recorded dividends cannot adjust its prices: {exc}.",
-            code="bad_corporate_action",
-            details={"symbol": ticker, "adjust": params.adjust},
-        ) from exc
+        raise _bad_action(ticker, params, exc) from exc
+
+
+def _bars_read(symbol: Symbol, params: BacktestParams) -> BarsRead:
+    try:
+        return bars_read(
+            symbol, adjust=params.adjust, start=params.start, end=params.end
+        )
+    except ValueError as exc:
+        raise _bad_action(symbol.ticker, params, exc) from exc
+
+
+def _bad_action(ticker: str, params: BacktestParams, exc: ValueError) -> Conflict:
+    # core.adjustment refuses a dividend at or above the close before it.
+    return Conflict(
+        f"{ticker}'s recorded dividends cannot adjust its prices: {exc}.",
+        code="bad_corporate_action",
+        details={"symbol": ticker, "adjust": params.adjust},
+    )
+
+
+@dataclass(frozen=True)
+class RunAnswer:
+    """A run as /backtest/ answers it, with what was read to make or find it, so the
+    answer reads neither the bars nor the trades again."""
+
+    run: BacktestRun
+    warnings: list[str]  # core.data_quality.price_warnings of the run's bars
+    trades: list[Trade] | None  # the trades just stored; None for a stored run
 
 
 def backtest_run_create(
@@ -74,8 +92,16 @@ def backtest_run_create(
     adjustment (mode and actions applied) give the run already stored, whoever asked
     first (its created_by stays theirs), not a copy (DESIGN §10).
     """
+    return backtest_run_answer(ticker=ticker, params=params, user=user).run
+
+
+def backtest_run_answer(
+    *, ticker: str, params: BacktestParams, user: Requester = None
+) -> RunAnswer:
+    """backtest_run_create, and the warnings and trades its answer needs."""
     symbol = symbol_get(ticker)
-    adjusted = _adjusted_bars(symbol, params)
+    read = _bars_read(symbol, params)
+    adjusted = read.adjusted
     bars = adjusted.frame
     if bars.empty:
         raise NotFound(
@@ -83,6 +109,15 @@ def backtest_run_create(
             code="no_data",
             details={"symbol": ticker},
         )
+    first, last = bars["date"].iloc[0], bars["date"].iloc[-1]
+    warnings = price_warnings_of(
+        ticker,
+        read.as_traded,
+        read.actions,
+        start=first,
+        end=last,
+        adjust=params.adjust,
+    )
     # The fields of the model's unique constraint (BACKTEST_INPUTS).
     inputs = {
         "symbol": symbol,
@@ -92,13 +127,14 @@ def backtest_run_create(
         "commission": params.commission,
         "adjust": params.adjust,
         "actions_digest": _actions_digest(adjusted.block()),
-        "start_date": bars["date"].iloc[0],
-        "end_date": bars["date"].iloc[-1],
+        "start_date": first,
+        "end_date": last,
         "bar_count": len(bars),
     }
     stored = BacktestRun.objects.filter(**inputs).first()
     if stored is not None:
-        return stored
+        stored.symbol = symbol  # read already: the answer names it
+        return RunAnswer(stored, warnings, None)
     try:
         result = run_backtest(
             bars,
@@ -114,7 +150,7 @@ def backtest_run_create(
             details={"needed": exc.needed, "available": exc.available},
         ) from exc
     try:
-        run = _run_store(
+        run, trades = _run_store(
             inputs=inputs, adjustment=adjusted.block(), result=result, user=user
         )
     except IntegrityError:
@@ -122,8 +158,9 @@ def backtest_run_create(
         stored = BacktestRun.objects.filter(**inputs).first()
         if stored is None:
             raise
-        return stored
-    return run
+        stored.symbol = symbol
+        return RunAnswer(stored, warnings, None)
+    return RunAnswer(run, warnings, trades)
 
 
 @transaction.atomic
@@ -133,7 +170,7 @@ def _run_store(
     adjustment: dict[str, Any],
     result: BacktestResult,
     user: Requester,
-) -> BacktestRun:
+) -> tuple[BacktestRun, list[Trade]]:
     metrics = result.metrics
     run = BacktestRun.objects.create(
         **inputs,
@@ -147,7 +184,7 @@ def _run_store(
         equity_curve=_curve(result),
         created_by=author_or_none(user),
     )
-    Trade.objects.bulk_create(
+    trades = Trade.objects.bulk_create(
         Trade(
             run=run,
             number=number,
@@ -163,4 +200,4 @@ def _run_store(
         )
         for number, trade in enumerate(result.trades, start=1)
     )
-    return run
+    return run, trades

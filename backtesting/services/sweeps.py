@@ -38,6 +38,7 @@ def _benchmark(
         equity=equity,
         initial_investment=float(params.initial_investment),
         ticker=params.benchmark,
+        with_equity=False,
     )
     compared.pop("equity", None)
     return compared
