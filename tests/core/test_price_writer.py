@@ -4,8 +4,9 @@ it is (same row version on PostgreSQL, no change counted on SQLite)."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -177,3 +178,30 @@ def test_writes_outside_a_transaction_each_commit_their_own_bars():
     )
     assert prices_upsert(symbol=symbol, bars=_bars(DAYS), source="sample") == (2, 0)
     assert PriceBar.objects.filter(symbol=symbol).count() == 5
+
+
+def test_float_prices_are_stored_as_their_exact_value_rounds():
+    """Generated bars come as floats: each stored as Decimal(float) rounds it."""
+    symbol = make_symbol("ACME")
+    rng = np.random.default_rng(16)
+    # Near-halves (x.xxxx5 typed as floats) and arbitrary values of every size.
+    prices = [
+        *(np.round(rng.uniform(1, 100, 40), 4) + 0.00005),
+        *rng.uniform(1, 1e6, 40),
+    ]
+    days = pd.bdate_range("2024-01-01", periods=len(prices)).date
+    bars = pd.DataFrame(
+        {
+            "date": days,
+            "open": prices,
+            "high": [p * 2 for p in prices],
+            "low": [p / 2 for p in prices],
+            "close": prices,
+            "volume": 1,
+        }
+    )
+    prices_upsert(symbol=symbol, bars=bars, source="sample")
+    expected = [Decimal(p).quantize(Decimal("0.0001"), ROUND_HALF_EVEN) for p in prices]
+    stored = PriceBar.objects.filter(symbol=symbol).values_list("open", flat=True)
+    assert list(stored) == expected
+    assert prices_upsert(symbol=symbol, bars=bars, source="sample") == (0, 0)
