@@ -47,6 +47,7 @@ FROM base AS app
 ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=core.settings \
     MPLCONFIGDIR=/var/cache/matplotlib \
+    NUMBA_CACHE_DIR=/var/cache/numba \
     MEDIA_ROOT=/app/media \
     DJANGO_Q_HEARTBEAT_FILE=stockdesk-qcluster.heartbeat \
     PORT=8000
@@ -54,11 +55,14 @@ WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
 COPY . /app
 # Static files are collected at build time; WhiteNoise serves them (hashed names,
-# compressed). The throwaway key only lets the settings load; it is not kept.
+# compressed). The throwaway key only lets the settings load; it is not kept. The
+# engine's numba kernels are compiled into the image too (backtesting.sweeps.warm_up),
+# so no worker compiles them before its first backtest.
 RUN SECRET_KEY=build-only-dummy DEBUG=false \
         python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p /app/media /var/cache/matplotlib \
-    && chown stockdesk:stockdesk /app/media /var/cache/matplotlib \
+    && mkdir -p /app/media /var/cache/matplotlib /var/cache/numba \
+    && python -c "from backtesting.sweeps import warm_up; warm_up()" \
+    && chown -R stockdesk:stockdesk /app/media /var/cache/matplotlib /var/cache/numba \
     && chmod 0755 docker/entrypoint.sh
 USER 10001:10001
 EXPOSE 8000
