@@ -29,7 +29,7 @@ from core.selectors import (
 )
 from core.services import Requester, author_or_none
 from ml.calendar import last_session_on_or_before, next_sessions
-from ml.features import FEATURE_NAMES, LOOKBACK
+from ml.features import LOOKBACK
 from ml.forecaster import (
     MIN_HISTORY,
     ForecastPoint,
@@ -155,8 +155,7 @@ def _fitted(
     fields = {
         "method": method.key,
         "algorithm": method.algorithm,
-        # The features the linear method reads; ETS reads the closes themselves.
-        "features": list(FEATURE_NAMES) if method.key == DEFAULT_METHOD else [],
+        "features": list(method.features),
         "horizon": HORIZON,
         "train_start": dates[0],
         "train_end": dates[-1],

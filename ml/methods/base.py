@@ -28,6 +28,7 @@ class Method(Protocol):
     label: str  # its short name for staff: "Linear regression"
     algorithm: str  # what it is, in a sentence
     library: str  # the library that fits it, e.g. "scikit-learn"
+    features: tuple[str, ...]  # the derived inputs it reads, stored with the model
 
     def library_version(self) -> str: ...
 

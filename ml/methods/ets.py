@@ -45,6 +45,7 @@ class ETSMethod:
     )
     label = "ETS (exponential smoothing)"
     library = "statsmodels"
+    features: tuple[str, ...] = ()  # it reads the log closes themselves
 
     def library_version(self) -> str:
         return str(statsmodels.__version__)

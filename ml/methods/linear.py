@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ml.features import LOOKBACK, make_features, make_targets
+from ml.features import FEATURE_NAMES, LOOKBACK, make_features, make_targets
 from ml.methods.base import HORIZON, ArtifactRejected
 
 
@@ -25,6 +25,7 @@ class LinearRegressionMethod:
     algorithm = "LinearRegression, direct multi-horizon (1-30 days) on log returns"
     label = "Linear regression"
     library = "scikit-learn"
+    features = FEATURE_NAMES
 
     def library_version(self) -> str:
         return str(sklearn.__version__)
