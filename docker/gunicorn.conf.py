@@ -73,6 +73,8 @@ def on_starting(server: Any) -> None:
     from django.db import connections
     from django.urls import get_resolver
 
+    from backtesting.sweeps import warm_up
+
     threads = server.cfg.threads
     pdf = settings.REPORT_PDF_MAX_RENDERS + settings.REPORT_PDF_MAX_WAITING
     if threads < 2 or pdf >= threads:
@@ -82,6 +84,10 @@ def on_starting(server: Any) -> None:
             "give gunicorn at least 2 threads and more than those"
         )
     get_resolver().url_patterns  # noqa: B018 - imports the URLconf and every view
+    # The engine's kernels, compiled or loaded from numba's cache once here, are
+    # inherited by every worker, so none loads them on its first backtest (nor does
+    # each replacement that max_requests starts).
+    warm_up()
     connections.close_all()
 
 
