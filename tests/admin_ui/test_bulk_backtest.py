@@ -17,18 +17,11 @@ from django_q.models import OrmQ
 from admin_ui.symbols import NAMED_SYMBOLS
 from backtesting.models import BacktestRun
 from core.models import Job
-from tests.admin_ui.conftest import csrf_token
+from tests.admin_ui.conftest import BACKTEST_FORM, csrf_token
 from tests.cluster import running_cluster
 from tests.factories import make_bars, make_symbol, price_closes
 
 CHANGELIST = reverse("admin:core_symbol_changelist")
-FORM = {
-    "initial_investment": "5000",
-    "fast": "10",
-    "slow": "30",
-    "commission": "0",
-    "adjust": "splits",
-}
 
 
 def bulk_backtest(client, search: str = "", *, first_id: int):
@@ -46,7 +39,7 @@ def bulk_backtest(client, search: str = "", *, first_id: int):
         "_selected_action": [str(first_id)],
     }
     form_page = client.post(url, {**selection, "index": "0"})
-    done = client.post(url, {**selection, **FORM, "apply": "1"})
+    done = client.post(url, {**selection, **BACKTEST_FORM, "apply": "1"})
     return form_page, done
 
 
