@@ -70,7 +70,7 @@ def job_create(
 
 def _jobs_send(*, jobs: list[Job], kind: str) -> None:
     """Hand committed Jobs to their kind's task: a signed task each, pushed to the
-    broker together, and the task ids recorded in one UPDATE.
+    broker together, and the task ids recorded in one statement.
 
     On the ORM broker both writes are one transaction, so a worker sees a task only
     once its Job names it.
@@ -175,7 +175,7 @@ def jobs_enqueue(
     """job_enqueue for each of `symbols`, in as many queries for 1,000 as for one.
 
     One INSERT of the queued Jobs; once committed, one INSERT of their tasks and one
-    UPDATE of their task ids (_jobs_send). Each Job stays its own task, so workers
+    statement recording their task ids (_jobs_send). Each Job stays its own task, so workers
     share them out, each symbol shows its own state and result on the Jobs page, and
     one that fails leaves the others running. A fetch goes through job_enqueue one
     symbol at a time, to share a fetch of the ticker already queued or running.
