@@ -27,7 +27,7 @@ from unfold.contrib.filters.admin import (
 from unfold.contrib.import_export.forms import ImportForm
 from unfold.decorators import display
 
-from admin_ui.bases import Exports, RecordsOnly, formatted_field
+from admin_ui.bases import Exports, LongList, RecordsOnly, formatted_field
 from admin_ui.resources import PriceBarResource, PriceImportResult
 from core.formatting import money
 from core.models import PriceBar, Symbol
@@ -134,7 +134,12 @@ class BarsQuerySet(QuerySet):
 
 @admin.register(PriceBar)
 class PriceBarAdmin(
-    Exports, RecordsOnly, ModelAdmin, ImportExportModelAdmin, ExportActionModelAdmin
+    LongList,
+    Exports,
+    RecordsOnly,
+    ModelAdmin,
+    ImportExportModelAdmin,
+    ExportActionModelAdmin,
 ):
     """Bars come from fetches or from a file import (backfill); never typed in by hand."""
 

@@ -17,7 +17,7 @@ from import_export.admin import ExportActionModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from admin_ui.bases import Exports, dialog_done, formatted_field
+from admin_ui.bases import Exports, LongList, dialog_done, formatted_field
 from admin_ui.evaluation import WIDE
 from admin_ui.forms import (
     AdjustedWorkDialogForm,
@@ -59,6 +59,7 @@ class SymbolForm(forms.ModelForm):
 
 @admin.register(Symbol)
 class SymbolAdmin(
+    LongList,
     LeaderboardPanel,
     SymbolPanels,
     SymbolDataQuality,

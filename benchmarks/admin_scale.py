@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,8 +26,15 @@ if not __package__:  # run as `python benchmarks/admin_scale.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.ingest import setup_django
-from benchmarks.results import Section, format_seconds, machine, measure
-from benchmarks.results import arguments as script_arguments
+from benchmarks.report import cpu_median
+from benchmarks.results import (
+    Section,
+    arguments,
+    format_seconds,
+    machine,
+    measure,
+    postgres_machine_line,
+)
 
 SECTION = Section("admin_scale", heading="Admin at 5 M bars")
 LIST_TARGET_S = 0.300
@@ -129,7 +133,7 @@ def client_logged_in() -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = script_arguments(__doc__.splitlines()[0], runs=5, runs_help="renders")
+    parser = arguments(__doc__.splitlines()[0], runs=5, runs_help="renders")
     parser.add_argument("--save", type=Path, help="write the figures here (JSON)")
     parser.add_argument("--before", type=Path, help="figures of the code before")
     parser.add_argument("--profile", help="profile the page of this label")
@@ -178,13 +182,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         with CaptureQueriesContext(connection) as queries:
             render(page.path)
-        cpu = cpu_median(lambda path=page.path: render(path), runs=args.runs)
-        figure = Figure(page.label, median, p95, len(queries), page.target_s, cpu)
+        # Counted now: the next request's start empties the connection's query log.
+        query_count = len(queries)
+        cpu = cpu_median(lambda path=page.path: render(path), args.runs)
+        figure = Figure(page.label, median, p95, query_count, page.target_s, cpu)
         figures.append(figure)
         print(
             f"{page.label}: median {format_seconds(median)}, p95 "
             f"{format_seconds(p95)}, CPU {format_seconds(cpu)}, "
-            f"{len(queries)} queries"
+            f"{query_count} queries"
         )
     if args.save:
         args.save.write_text(json.dumps([f.__dict__ for f in figures], indent=1))
@@ -198,8 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         info = machine()
         lines = [
-            f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python "
-            f"{info['python']}; PostgreSQL on the same machine, default settings.",
+            postgres_machine_line(info),
             f"- Data: {Symbol.objects.count():,} symbols, about "
             f"{PriceBar.objects.count():,} bars (`manage.py generate_scale_data "
             "--symbols 1000 --years 20`).",
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             *(
                 [
                     "- Before: the same pages on the code before issue 16's admin "
-                    "changes, the same data, the same machine, just before."
+                    "changes (main), the same data on the same machine, measured "
+                    "earlier with `--save` (its own number of renders)."
                 ]
                 if before
                 else []
@@ -223,15 +229,6 @@ def main(argv: list[str] | None = None) -> int:
         SECTION.write(SECTION.body(info, lines))
     missed = [f for f in figures if f.median_s >= f.target_s]
     return 1 if missed else 0
-
-
-def cpu_median(fn: Callable[[], object], *, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.process_time()
-        fn()
-        samples.append(time.process_time() - started)
-    return statistics.median(samples)
 
 
 def results_table(figures: list[Figure], before: dict[str, Figure]) -> list[str]:

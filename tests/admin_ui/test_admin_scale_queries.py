@@ -134,3 +134,15 @@ def test_deleting_one_bar_from_its_page_updates_the_figures(superuser_client):
     symbol.refresh_from_db()
     assert symbol.bar_count == len(CLOSES) - 1
     assert symbol.first_bar_date == symbol.bars.earliest("date").date
+
+
+def test_the_row_checkbox_is_unfolds_own_for_the_rows_key(superuser_client):
+    from django.contrib.admin import helpers
+    from unfold.admin import checkbox
+
+    add_symbols(0, 1)
+    symbol = Symbol.objects.get()
+
+    _, page = queries_for(superuser_client, SYMBOLS)
+
+    assert str(checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(symbol.pk))) in page
