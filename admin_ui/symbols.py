@@ -41,7 +41,7 @@ from core.formatting import NONE, money, signed_pct, tone
 from core.market import normalise_ticker
 from core.models import Job, Symbol
 from core.selectors import symbol_coverage
-from core.services import job_enqueue, symbol_save
+from core.services import jobs_enqueue, symbol_save
 
 
 class SymbolForm(forms.ModelForm):
@@ -206,16 +206,54 @@ class SymbolAdmin(
         parameters: dict[str, Any] | None = None,
     ) -> None:
         """Queue one Job of `kind` per selected symbol and say how many."""
-        jobs = [
-            job_enqueue(kind=kind, symbol=s, parameters=parameters, user=request.user)
-            for s in queryset
-        ]
+        jobs = jobs_enqueue(
+            kind=kind, symbols=queryset, parameters=parameters, user=request.user
+        )
         what = QUEUED_WORDS[kind]
         self.message_user(
             request,
             f"Queued {len(jobs)} {what} job(s); follow them on the Jobs page.",
             messages.SUCCESS,
         )
+
+    def _action_page(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Symbol],
+        *,
+        form: forms.Form,
+        title: str,
+        action_name: str,
+        template: str,
+    ) -> TemplateResponse:
+        """The page of an action that asks for parameters before it queues.
+
+        After "select all" (Django's select_across) the page names the first
+        NAMED_SYMBOLS and posts select_across back, so the second POST acts on the
+        list's query (its filters are in the URL) rather than carrying every id:
+        1,000 ids would pass DATA_UPLOAD_MAX_NUMBER_FIELDS, and listing them all
+        would cost as much again.
+        """
+        select_across = request.POST.get("select_across") == "1"
+        rows = queryset.values_list("pk", "ticker")
+        named = list(rows[:NAMED_SYMBOLS] if select_across else rows)
+        count = queryset.count() if select_across else len(named)
+        ids = [pk for pk, _ in named]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "tickers": [ticker for _, ticker in named],
+            "symbol_count": count,
+            "more": count - len(named),
+            "select_across": select_across,
+            # Django's admin reaches an action only with an id selected, even
+            # when select_across makes it act on every row.
+            "selected_ids": ids[:1] if select_across else ids,
+            "action_name": action_name,
+        }
+        return TemplateResponse(request, template, context)
 
     @action(description="Fetch prices", icon="download", permissions=["run_fetch"])
     def fetch_prices(self, request: HttpRequest, queryset: QuerySet[Symbol]) -> None:
@@ -230,15 +268,14 @@ class SymbolAdmin(
         if form.is_bound and form.is_valid():
             self._queue(request, queryset, Job.Kind.BACKTEST, form.params.as_json())
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Run backtest",
-            "opts": self.model._meta,
-            "form": form,
-            "symbols": list(queryset),
-            "action_name": "run_backtest",
-        }
-        return TemplateResponse(request, "admin_ui/backtest_action.html", context)
+        return self._action_page(
+            request,
+            queryset,
+            form=form,
+            title="Run backtest",
+            action_name="run_backtest",
+            template="admin_ui/backtest_action.html",
+        )
 
     @action(description="Run sweep", icon="grid_on", permissions=["run_sweep"])
     def run_sweep(
@@ -249,15 +286,14 @@ class SymbolAdmin(
         if form.is_bound and form.is_valid():
             self._queue(request, queryset, Job.Kind.SWEEP, form.params.as_json())
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Run sweep",
-            "opts": self.model._meta,
-            "form": form,
-            "symbols": list(queryset),
-            "action_name": "run_sweep",
-        }
-        return TemplateResponse(request, "admin_ui/sweep_action.html", context)
+        return self._action_page(
+            request,
+            queryset,
+            form=form,
+            title="Run sweep",
+            action_name="run_sweep",
+            template="admin_ui/sweep_action.html",
+        )
 
     @action(description="Compare", icon="compare_arrows", permissions=["run_compare"])
     def compare_symbols(
@@ -292,15 +328,14 @@ class SymbolAdmin(
                 form.add_error(None, exc.message)
             else:
                 return redirect("admin:backtesting_comparison_change", comparison.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Compare symbols",
-            "opts": self.model._meta,
-            "form": form,
-            "symbols": symbols,
-            "action_name": "compare_symbols",
-        }
-        return TemplateResponse(request, "admin_ui/comparison_action.html", context)
+        return self._action_page(
+            request,
+            queryset,
+            form=form,
+            title="Compare symbols",
+            action_name="compare_symbols",
+            template="admin_ui/comparison_action.html",
+        )
 
     @action(
         description="Train model", icon="model_training", permissions=["train_model"]
@@ -449,6 +484,9 @@ class SymbolAdmin(
     ) -> HttpResponse:
         return self._detail(request, form, Job.Kind.REPORT)
 
+
+# How many tickers an action's page names after "select all"; it counts the rest.
+NAMED_SYMBOLS = 20
 
 # How the confirmation names each kind: "Queued 2 fetch job(s)".
 QUEUED_WORDS = {

@@ -58,9 +58,11 @@ def run_curve(run: BacktestRun) -> tuple[np.ndarray, np.ndarray]:
     return series.dates(_start(run)), series.equity
 
 
-def backtest_tearsheet(run: BacktestRun) -> dict[str, Any]:
+def backtest_tearsheet(
+    run: BacktestRun, *, rolling_series: bool = True
+) -> dict[str, Any]:
     """backtesting.tearsheet of the stored curve, computed at read time."""
-    return tearsheet(*run_curve(run))
+    return tearsheet(*run_curve(run), rolling_series=rolling_series)
 
 
 def _unavailable(ticker: str | None, note: str) -> dict[str, Any]:
@@ -153,11 +155,15 @@ def backtest_to_dict(
     run: BacktestRun,
     *,
     include_equity: bool = False,
+    include_rolling: bool = False,
     benchmark: str | None = DEFAULT_BENCHMARK,
     warnings: list[str] | None = None,
     trades: list[Trade] | None = None,
 ) -> dict[str, Any]:
     """The run as the endpoint answers it; `benchmark` as benchmark_for's ticker.
+
+    include_equity adds the daily curves, include_rolling the tearsheet's rolling
+    figures at every bar (without it, the last bar's only).
 
     warnings and trades, when the caller has them already (backtest_run_answer),
     save reading the run's bars and trades again.
@@ -201,7 +207,7 @@ def backtest_to_dict(
         ],
     }
     data["benchmark"] = compared
-    data["tearsheet"] = backtest_tearsheet(run)
+    data["tearsheet"] = backtest_tearsheet(run, rolling_series=include_rolling)
     if include_equity:
         data["equity"] = equity_points(run)
     return data

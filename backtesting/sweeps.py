@@ -924,7 +924,7 @@ def warm_up() -> None:
     """Compile every kernel now (or load it from the cache, docs/backtesting.md,
     Engine) with a run and a whole sweep on 300 made-up bars, so the first request
     a process serves does not wait for it."""
-    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 300)
+    days = np.datetime64("2020-01-01", "D") + np.arange(300).astype("timedelta64[D]")
     closes = np.round(100.0 + 10.0 * np.sin(np.arange(300) / 15.0), 4)
     ticks = np.rint(closes * PRICE_SCALE).astype(np.int64)
     prices = PriceArrays(

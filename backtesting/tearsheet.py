@@ -151,10 +151,15 @@ def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def rolling(
-    dates: np.ndarray, returns: np.ndarray, window: int = ROLLING_WINDOW
+    dates: np.ndarray,
+    returns: np.ndarray,
+    window: int = ROLLING_WINDOW,
+    *,
+    series: bool = True,
 ) -> dict[str, Any]:
-    """Sharpe and volatility over the last `window` sessions at each bar, annualised
-    as backtesting.metrics; None until the window is full."""
+    """Sharpe and volatility over the last `window` sessions, annualised as
+    backtesting.metrics: `latest` at the last bar, and with `series` the figures at
+    every bar (None until the window is full)."""
     count = len(dates)
     sharpe: list[float | None] = [None] * count
     volatility: list[float | None] = [None] * count
@@ -171,15 +176,24 @@ def rolling(
         scale = math.sqrt(TRADING_DAYS_PER_YEAR)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(spreads > 0, means / spreads * scale, np.nan)
+        if not series:  # the last bar's figures only: no list per bar to build
+            ratios, spreads = ratios[-1:], spreads[-1:]
+            sharpe, volatility = sharpe[-1:], volatility[-1:]
         # Return i is bar i + 1's, so the first full window ends on bar `window`.
-        sharpe[window:] = [None if math.isnan(v) else v for v in ratios.tolist()]
-        volatility[window:] = (spreads * scale * 100.0).tolist()
-    return {
+        first = window if series else 0
+        sharpe[first:] = [None if math.isnan(v) else v for v in ratios.tolist()]
+        volatility[first:] = (spreads * scale * 100.0).tolist()
+    figures: dict[str, Any] = {
         "window": window,
-        "dates": _iso(dates),
-        "sharpe": sharpe,
-        "volatility_pct": volatility,
+        "latest": {
+            "date": _day(dates[-1]) if count else None,
+            "sharpe": sharpe[-1] if count else None,
+            "volatility_pct": volatility[-1] if count else None,
+        },
     }
+    if series:
+        figures.update(dates=_iso(dates), sharpe=sharpe, volatility_pct=volatility)
+    return figures
 
 
 def _years_before(day: date, years: int) -> date:
@@ -220,10 +234,14 @@ def periods(dates: np.ndarray, returns: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def tearsheet(dates: np.ndarray, equity: np.ndarray) -> dict[str, Any]:
+def tearsheet(
+    dates: np.ndarray, equity: np.ndarray, *, rolling_series: bool = True
+) -> dict[str, Any]:
     """Every tearsheet figure of one equity curve (dates datetime64[D], oldest first).
 
-    None where a figure does not exist; `notes` says why.
+    None where a figure does not exist; `notes` says why. Without `rolling_series`
+    the rolling figures are the last bar's only (an answer of a few kilobytes
+    instead of three lists as long as the curve).
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
     equity = np.asarray(equity, dtype=np.float64)
@@ -250,7 +268,7 @@ def tearsheet(dates: np.ndarray, equity: np.ndarray) -> dict[str, Any]:
         "es_95_pct": None if es is None else _pct(es),
         "worst_drawdowns": worst_drawdowns(dates, equity),
         "monthly_returns": monthly_returns(dates, returns),
-        "rolling": rolling(dates, returns),
+        "rolling": rolling(dates, returns, series=rolling_series),
         "periods": figures,
         "notes": notes,
     }

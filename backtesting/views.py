@@ -35,6 +35,7 @@ def backtest(
         backtest_to_dict(
             answer.run,
             include_equity="equity" in include,
+            include_rolling="rolling" in include,
             benchmark=benchmark,
             warnings=answer.warnings,
             trades=answer.trades,

@@ -1,12 +1,17 @@
 """Report timings (JSON and the 3-page PDF of a 2-year symbol) and the PDF's peak
 memory; writes the Report section of RESULTS.md.
 
-`.venv/bin/python -m benchmarks.report [--no-write]` from the repository root; it
-builds a throw-away SQLite database in a temporary folder.
+`.venv/bin/python -m benchmarks.report [--runs N] [--no-write]` from the repository
+root; it builds a throw-away SQLite database in a temporary folder and raises the
+per-user rate limit for its one user (UNTHROTTLED_ENV), as benchmarks/load.py does.
+The server-time figure is the process's CPU time per request: on a shared machine
+the wall time also counts the other processes' turns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import os
 import resource
@@ -15,7 +20,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +29,7 @@ if not __package__:  # run as `python benchmarks/report.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.results import (
+    UNTHROTTLED_ENV,
     Section,
     Timing,
     arguments,
@@ -48,6 +55,8 @@ def setup_django(folder: Path) -> None:
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["WHITENOISE_USE_FINDERS"] = "true"
+    # Some 40 PDFs and 20 JSON reports a minute, one user: not throttled (429).
+    os.environ.update(UNTHROTTLED_ENV)
     import django
 
     django.setup()
@@ -66,14 +75,88 @@ def font_subsetter() -> str:
     )
 
 
+def cpu_seconds(fn: Callable[[], object]) -> float:
+    """CPU seconds of this process in one call: the server's time for it, whatever
+    else the machine's CPUs are doing meanwhile (wall time counts their turns too)."""
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
+
+
 def cpu_median(fn: Callable[[], object], runs: int) -> float:
-    """Median CPU seconds of this process per call (the machine's other load aside)."""
-    samples = []
+    """Median CPU seconds of this process per call."""
+    return statistics.median(cpu_seconds(fn) for _ in range(runs))
+
+
+class CollectorClock:
+    """CPU seconds spent in Python's garbage collector inside `with clock.running():`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._callback)
+
+
+@contextlib.contextmanager
+def collector_left_on() -> Iterator[None]:
+    """Renders without reporting.pdf's CollectorPause, as before it: the automatic
+    collections run inside the render."""
+    from reporting import pdf
+
+    pause = pdf._collector_pause  # switched off here to measure what it saves
+    held = pause.held
+    pause.held = contextlib.nullcontext  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pause.held = held  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class CollectorTrial:
+    """The PDF request alternately with and without the collector pause."""
+
+    paused_cpu: list[float]
+    paused_gc_s: float
+    on_cpu: list[float]
+    on_gc_s: float
+
+    def line(self) -> str:
+        runs = len(self.paused_cpu)
+        paused, on = statistics.mean(self.paused_cpu), statistics.mean(self.on_cpu)
+        return (
+            f"- Garbage collection (`reporting.pdf.CollectorPause`): the same request "
+            f"{runs} times with the automatic collector paused during the render, "
+            f"as served, and {runs} times with it left on, as before, alternately: "
+            f"CPU per request, mean {format_seconds(paused)} paused against "
+            f"{format_seconds(on)} on ({paused / on:.2f} times), of which in the "
+            f"collector {format_seconds(self.paused_gc_s / runs)} against "
+            f"{format_seconds(self.on_gc_s / runs)}."
+        )
+
+
+def collector_trial(request: Callable[[], object], runs: int) -> CollectorTrial:
+    paused, on = CollectorClock(), CollectorClock()
+    paused_cpu, on_cpu = [], []
     for _ in range(runs):
-        started = time.process_time()
-        fn()
-        samples.append(time.process_time() - started)
-    return statistics.median(samples)
+        with paused.running():
+            paused_cpu.append(cpu_seconds(request))
+        with collector_left_on(), on.running():
+            on_cpu.append(cpu_seconds(request))
+    return CollectorTrial(paused_cpu, paused.seconds, on_cpu, on.seconds)
 
 
 def python_peak_bytes(fn: Callable[[], object]) -> int:
@@ -107,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         from ingestion.providers.sample import SampleProvider
         from ingestion.services.fetch import prices_fetch
         from ml.services import model_train
+        from reporting.charts_context import chart_images
         from reporting.services import report_build, report_pdf
 
         fetched = prices_fetch(
@@ -154,29 +238,37 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
         pdf_timing = timings[1]
-        pdf_cpu = cpu_median(lambda: get(PDF_PATH), pdf_runs)
+        pdf_cpu = [cpu_seconds(lambda: get(PDF_PATH)) for _ in range(pdf_runs)]
+        cpu = statistics.median(pdf_cpu)
         built = report_build(ticker=TICKER, user=user)
-        build_s, _ = measure(
-            lambda: report_build(ticker=TICKER, user=user), runs=pdf_runs, warmup=0
+        build_cpu = cpu_median(lambda: report_build(ticker=TICKER, user=user), pdf_runs)
+        charts_cpu = cpu_median(
+            lambda: chart_images(built.symbol, built.data, bars=built.bars), pdf_runs
         )
-        render_s, _ = measure(lambda: report_pdf(built), runs=pdf_runs, warmup=0)
+        render_cpu = cpu_median(lambda: report_pdf(built), pdf_runs)
+        trial = collector_trial(lambda: get(PDF_PATH), pdf_runs)
         peak = python_peak_bytes(lambda: get(PDF_PATH))
         rss_after = max_rss_bytes()
 
         info = machine()
         rows = timings_table(timings)
-        ratio = pdf_timing.median_s / PDF_TARGET_S
+        verdict = "met" if cpu < PDF_TARGET_S else "**MISSED**"
         figures = [
             f"- PDF: {page_count} pages, {len(pdf) / 1e3:.0f} kB; fonts subset with "
             f"{font_subsetter()}.",
-            f"- PDF request against its {format_seconds(PDF_TARGET_S)} limit: median "
-            f"{format_seconds(pdf_timing.median_s)}, **{ratio:.2f} times the limit** "
-            f"({pdf_timing.against_target}); the process's CPU time per request "
-            f"(median of {pdf_runs}) {format_seconds(pdf_cpu)}.",
-            f"- Its parts, median wall time: building the report dict "
+            f"- Server time of a PDF request, the process's CPU time (wall time also "
+            f"counts the turns of whatever else the machine runs): median "
+            f"{format_seconds(cpu)}, mean {format_seconds(statistics.mean(pdf_cpu))} "
+            f"of {pdf_runs}, against its {format_seconds(PDF_TARGET_S)} limit "
+            f"**{cpu / PDF_TARGET_S:.2f} times the limit**, {verdict}; wall time "
+            f"median {format_seconds(pdf_timing.median_s)}.",
+            f"- Its parts, CPU medians of {pdf_runs}: building the report dict "
             f"(`report_build`: reads, the stored backtest and forecast looked up) "
-            f"{format_seconds(build_s)}; charts, template and WeasyPrint "
-            f"(`report_pdf`) {format_seconds(render_s)}.",
+            f"{format_seconds(build_cpu)}; rendering it (`report_pdf`) "
+            f"{format_seconds(render_cpu)}, of which the three charts (matplotlib "
+            f"SVG) {format_seconds(charts_cpu)} and the template and WeasyPrint the "
+            f"other {format_seconds(render_cpu - charts_cpu)}.",
+            trial.line(),
             f"- Peak memory of one PDF request: Python allocations (tracemalloc) "
             f"{megabytes(peak)}; the process's peak RSS (getrusage) "
             f"{megabytes(rss_after)}, {megabytes(rss_after - rss_before_pdf)} above "
@@ -191,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"- Data: {fetched.received} bars of offline sample prices for {TICKER} "
                     "(2 years), its default 50/200 backtest and a model trained on it; both "
                     "stored before timing, so each call reads them (the forecast for the same "
-                    "day is reused). Through Django's test client with an API token, SQLite.",
+                    "day is reused). Through Django's test client with an API token, SQLite; "
+                    + ", ".join(
+                        f"`{k}={v}`" for k, v in sorted(UNTHROTTLED_ENV.items())
+                    )
+                    + ".",
                     "",
                     *rows,
                     "",

@@ -46,6 +46,9 @@ from core.split_detection import (
     suspected_splits,
 )
 
+# Bars read with float prices (core.selectors.bars_read) show a jump's prices as stored.
+PRICE_PLACES = PriceBar._meta.get_field("close").decimal_places
+
 
 def symbol_suspected_splits(
     symbol: Symbol, *, start: date | None = None, end: date | None = None
@@ -83,7 +86,8 @@ def price_warnings_of(
     """price_warnings from bars and actions already read (core.selectors.bars_read):
     a backtest says them without reading its bars a second time."""
     split_days = [a.day for a in actions if a.kind == CorporateAction.Kind.SPLIT]
-    warnings = [s.describe(ticker) for s in suspected_splits(as_traded, split_days)]
+    found = suspected_splits(as_traded, split_days, places=PRICE_PLACES)
+    warnings = [s.describe(ticker) for s in found]
     if adjust == NONE:
         warnings += [
             f"Prices are as traded (adjust=none): the {split.value.normalize():f}:1 "

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, FloatField, Q, QuerySet
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.urls import reverse
+from psycopg.types.numeric import FloatLoader
 
 from core.adjustment import (
     DEFAULT_ADJUST,
@@ -30,6 +31,10 @@ from core.models import CorporateAction, Job, PriceBar, Symbol
 from core.sessions import session_coverage
 
 # --- Symbols and their bars ----------------------------------------------------------
+
+PRICE_COLUMNS = frozenset({"open", "high", "low", "close"})
+# Parses numeric's text straight into a float, as float(Decimal(text)) would.
+_NUMERIC_AS_FLOAT = FloatLoader
 
 
 def symbol_find(ticker: str) -> Symbol | None:
@@ -76,37 +81,60 @@ def _in_range(
 
 
 def _bars_columns(
-    symbol: Symbol, start: date | None, end: date | None, columns: tuple[str, ...]
+    symbol: Symbol,
+    start: date | None,
+    end: date | None,
+    columns: tuple[str, ...],
+    *,
+    floats: bool = False,
 ) -> pd.DataFrame:
-    rows = _all_rows(_in_range(symbol, start, end).values_list(*columns))
-    return _frame_of(rows, columns)
+    rows = _all_rows(_in_range(symbol, start, end).values_list(*columns), floats=floats)
+    return _frame_of(rows, columns, floats=floats)
 
 
-def _all_rows(rows: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+def _all_rows(
+    rows: QuerySet[Any, Any], *, floats: bool = False
+) -> list[tuple[Any, ...]]:
     """A values_list's rows in one fetch on PostgreSQL, whose driver already answers
     the Python types (date, Decimal, float): the ORM's iteration costs about as much
     again, in chunks of 100 rows with converters per row. Other databases (SQLite)
-    need those converters, so they iterate."""
+    need those converters, so they iterate.
+
+    floats: numeric columns arrive as floats on PostgreSQL (psycopg's float loader,
+    for this cursor only), not as a Decimal per value, for work done in floats; other
+    databases still answer Decimals, which _frame_of converts.
+    """
     if connection.vendor != "postgresql":
         return list(rows)
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
+        if floats:
+            cursor.cursor.adapters.register_loader("numeric", _NUMERIC_AS_FLOAT)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _frame_of(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataFrame:
+def _frame_of(
+    rows: list[tuple[Any, ...]], columns: tuple[str, ...], *, floats: bool = False
+) -> pd.DataFrame:
     """A frame from rows of `columns`, a column at a time: several times faster than
-    DataFrame.from_records on a few thousand bars."""
+    DataFrame.from_records on a few thousand bars. With `floats`, the price columns
+    are float64 (the nearest double to each stored 4-decimal price)."""
     values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
     return pd.DataFrame(
         {
-            name: pd.Series(
-                column, dtype=np.int64 if name == "volume" and rows else object
-            )
+            name: pd.Series(column, dtype=_dtype(name, floats=floats, empty=not rows))
             for name, column in zip(columns, values, strict=True)
         }
     )
+
+
+def _dtype(name: str, *, floats: bool, empty: bool) -> Any:
+    if name == "volume" and not empty:
+        return np.int64
+    if floats and name in PRICE_COLUMNS:
+        return np.float64
+    return object
 
 
 def _may_apply(actions: list[Action], adjust: str, start: date | None) -> bool:
@@ -133,16 +161,19 @@ class AdjustedBars:
 
 def corporate_actions(symbol: Symbol) -> list[Action]:
     """The symbol's recorded splits and dividends, oldest first."""
-    rows = CorporateAction.objects.filter(symbol=symbol).order_by("date", "kind")
+    rows = (
+        CorporateAction.objects.filter(symbol=symbol)
+        .order_by("date", "kind")
+        .values_list("kind", "date", "split_factor", "dividend_amount")
+    )
     return [
+        # The table's check constraint guarantees the value that goes with the kind.
         Action(
-            kind=row.kind,
-            day=row.date,
-            # The table's check constraint guarantees the value that goes with the kind.
-            value=(row.split_factor if row.kind == "split" else row.dividend_amount)
-            or Decimal(0),
+            kind=kind,
+            day=day,
+            value=(factor if kind == "split" else amount) or Decimal(0),
         )
-        for row in rows.only("kind", "date", "split_factor", "dividend_amount")
+        for kind, day, factor, amount in rows
     ]
 
 
@@ -204,13 +235,15 @@ def bars_read(
     """bars_adjusted, keeping the as-traded bars and the actions it read.
 
     When no action can apply, the bars are read only with the columns a run and its
-    warnings use (RUN_COLUMNS), and the adjusted frame is the as-traded one.
+    warnings use (RUN_COLUMNS), with float prices, and the adjusted frame is the
+    as-traded one. (The engine works in floats anyway; adjusting keeps Decimals, as
+    core.adjustment computes exactly.)
     """
     actions = corporate_actions(symbol)
     if _may_apply(actions, adjust, start):
         frame = bars_frame(symbol, start=start, end=end)
         return BarsRead(frame, actions, _adjusted(symbol, frame, actions, adjust))
-    frame = _bars_columns(symbol, start, end, RUN_COLUMNS)
+    frame = _bars_columns(symbol, start, end, RUN_COLUMNS, floats=True)
     return BarsRead(frame, actions, AdjustedBars(frame, adjust, []))
 
 
@@ -224,9 +257,9 @@ def closes_adjusted(
     """(dates as datetime64[D], closes as float64) of bars_adjusted, for work done in
     floats (a benchmark's returns).
 
-    Without an action to apply the closes are read as floats by the database: no
-    Decimal per bar, no frame, two of six columns. With one, bars_adjusted computes
-    them exactly, then they are converted.
+    Without an action to apply the closes are read as floats: no Decimal per bar,
+    no frame, two of six columns. With one, bars_adjusted computes them exactly,
+    then they are converted.
     """
     actions = corporate_actions(symbol) if adjust != NONE else []
     if _may_apply(actions, adjust, start):
@@ -236,9 +269,7 @@ def closes_adjusted(
         days, closes = list(frame["date"]), list(frame["close"])
     else:
         rows = _all_rows(
-            _in_range(symbol, start, end).values_list(
-                "date", Cast("close", FloatField())
-            )
+            _in_range(symbol, start, end).values_list("date", "close"), floats=True
         )
         days = [row[0] for row in rows]
         closes = [row[1] for row in rows]

@@ -16,7 +16,7 @@ import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -30,6 +30,7 @@ from core.errors import Conflict
 from core.job_tasks import job_task_for
 from core.market import PRICE_DECIMALS, normalise_ticker
 from core.models import ApiToken, CorporateAction, Job, PriceBar, Symbol
+from core.queue_broker import TaskBatch
 from core.selectors import symbol_find
 from core.sessions import final_daily_bars
 
@@ -71,11 +72,29 @@ def job_create(
     )
 
 
-def _job_send(*, job_id: int, kind: str) -> None:
-    task_id = async_task(
-        job_task_for(kind), job_id, task_name=f"{kind}-job-{job_id}", group=kind
-    )
-    Job.objects.filter(pk=job_id).update(task_id=str(task_id))
+def _jobs_send(*, jobs: list[Job], kind: str) -> None:
+    """Hand committed Jobs to their kind's task: a signed task each, pushed to the
+    broker together, and the task ids recorded in one statement.
+
+    On the ORM broker both writes are one transaction, so a worker sees a task only
+    once its Job names it.
+    """
+    task = job_task_for(kind)
+    batch = TaskBatch()
+    for job in jobs:
+        job.task_id = str(
+            async_task(
+                task, job.pk, task_name=f"{kind}-job-{job.pk}", group=kind, broker=batch
+            )
+        )
+    with transaction.atomic():
+        # Every row exists, so this INSERT only updates task_id: one statement whose
+        # cost grows with the rows (bulk_update's CASE grows with their square:
+        # 0.6 s for 1,000 Jobs on PostgreSQL).
+        Job.objects.bulk_create(
+            jobs, update_conflicts=True, unique_fields=["id"], update_fields=["task_id"]
+        )
+        batch.push()
 
 
 # Kinds whose Job is shared while it is queued or running. A fetch has no
@@ -146,8 +165,51 @@ def job_enqueue(
         kind=kind, ticker=ticker, symbol=stored, parameters=parameters, user=user
     )
     if created:
-        transaction.on_commit(lambda: _job_send(job_id=job.pk, kind=kind))
+        transaction.on_commit(lambda: _jobs_send(jobs=[job], kind=kind))
     return job
+
+
+def jobs_enqueue(
+    *,
+    kind: str,
+    symbols: QuerySet[Symbol],
+    parameters: dict[str, Any] | None = None,
+    user: Requester = None,
+) -> list[Job]:
+    """job_enqueue for each of `symbols`, in as many queries for 1,000 as for one.
+
+    One INSERT of the queued Jobs; once committed, one INSERT of their tasks and one
+    statement recording their task ids (_jobs_send). Each Job stays its own task, so workers
+    share them out, each symbol shows its own state and result on the Jobs page, and
+    one that fails leaves the others running. A fetch goes through job_enqueue one
+    symbol at a time, to share a fetch of the ticker already queued or running.
+    """
+    job_task_for(kind)
+    selected = list(symbols.values_list("pk", "ticker"))
+    if kind in _SHARED_WHILE_ACTIVE:
+        return [
+            job_enqueue(
+                kind=kind,
+                symbol=Symbol(pk=pk, ticker=ticker),
+                parameters=parameters,
+                user=user,
+            )
+            for pk, ticker in selected
+        ]
+    author = author_or_none(user)
+    with transaction.atomic():
+        jobs = Job.objects.bulk_create(
+            Job(
+                kind=kind,
+                ticker=ticker,
+                symbol_id=pk,
+                parameters=dict(parameters or {}),
+                created_by=author,
+            )
+            for pk, ticker in selected
+        )
+        transaction.on_commit(lambda: _jobs_send(jobs=jobs, kind=kind))
+    return jobs
 
 
 def job_retry(*, job: Job, user: Requester = None) -> Job:
@@ -170,7 +232,14 @@ def job_start(*, job_id: int, max_attempts: int) -> Job | None:
     again only when no result came back), so it starts again, up to max_attempts
     starts in all; past those the job fails, and the returned job is final.
     """
-    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    # The author comes with the row, as the task hands it to its service; only the
+    # Job's row is locked.
+    job = (
+        Job.objects.select_related("created_by")
+        .select_for_update(of=("self",))
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None or job.is_final:
         return None
     if job.attempts >= max_attempts:
@@ -184,10 +253,11 @@ def job_start(*, job_id: int, max_attempts: int) -> Job | None:
             ),
         )
     job.status = Job.Status.RUNNING
-    job.attempts = F("attempts") + 1
+    # Counted here, not with F(): the row is locked until the commit, and the Job
+    # needs no second read.
+    job.attempts += 1
     job.started_at = timezone.now()
     job.save(update_fields=["status", "attempts", "started_at"])
-    job.refresh_from_db()
     return job
 
 
@@ -208,7 +278,18 @@ def job_succeed(
     if produced is not None:
         job.result_type = ContentType.objects.get_for_model(produced)
         job.result_id = produced.pk
-    job.save()
+    job.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "result",
+            "error",
+            "error_code",
+            "symbol",
+            "result_type",
+            "result_id",
+        ]
+    )
     return job
 
 

@@ -101,27 +101,49 @@ def split_from_jump(
 
 
 def suspected_splits(
-    frame: pd.DataFrame, recorded_split_days: Iterable[date] = ()
+    frame: pd.DataFrame,
+    recorded_split_days: Iterable[date] = (),
+    *,
+    places: int | None = None,
 ) -> list[SuspectedSplit]:
     """Jumps in the as-traded frame (date, open, ..., close; oldest first) near a
-    common factor with no recorded split within RECORDED_WINDOW_DAYS, oldest first."""
+    common factor with no recorded split within RECORDED_WINDOW_DAYS, oldest first.
+
+    places: the decimals the prices were stored with, for float prices read from
+    storage, so a jump's prices read as they are stored (534.5600, not 534.56).
+    """
     if frame.empty:
         return []
     recorded = sorted(recorded_split_days)
-    closes = list(frame["close"])
-    opens = list(frame["open"])
-    days = list(frame["date"])
+    closes = frame["close"].to_numpy()
+    opens = frame["open"].to_numpy()
+    days = frame["date"].to_numpy(dtype=object)
     # Exact Decimal tests only on the few jumps the float prefilter keeps: testing
     # every bar costs milliseconds per backtest answer.
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = _floats(closes[:-1]) / _floats(opens[1:])
     low, high = (float(bound) for bound in jump_prefilter())
     kept = np.flatnonzero(~((ratios > low) & (ratios < high))) + 1
-    found = (split_from_jump(days[i], closes[i - 1], opens[i], recorded) for i in kept)
+    found = (
+        split_from_jump(
+            days[i],
+            _stored(closes[i - 1], places),
+            _stored(opens[i], places),
+            recorded,
+        )
+        for i in kept
+    )
     return [suspect for suspect in found if suspect is not None]
 
 
-def _floats(values: list[Any]) -> np.ndarray:
+def _stored(value: Any, places: int | None) -> Any:
+    if places is None:
+        return value
+    number = _decimal(value)
+    return value if number is None else number.quantize(Decimal(1).scaleb(-places))
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
     """Prices as floats; a missing or unreadable one as NaN, which the prefilter keeps
     for split_from_jump to judge."""
     try:

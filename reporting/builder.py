@@ -96,7 +96,7 @@ def _backtest_section(
 ) -> dict[str, Any]:
     if run is None:
         return {"available": False, "note": note}
-    data = backtest_to_dict(run, include_equity=True)
+    data = backtest_to_dict(run, include_equity=True, include_rolling=True)
     initial = float(run.initial_investment)
     hold = _buy_hold_metrics(data["equity"], initial)
     kpis = _kpis(data["metrics"], hold, currency)

@@ -32,7 +32,7 @@ from reporting.adjustment_text import SERIES_NAMES
 from reporting.builder import CHOSEN_LATEST, build_report
 from reporting.charts_context import chart_images
 from reporting.models import Report
-from reporting.pdf import render_pdf
+from reporting.pdf import collector_paused, render_pdf
 from reporting.research_text import sweep_section
 
 # The sweep's metric the report's heatmap colours.
@@ -310,15 +310,17 @@ def _forecast_columns(forecast: dict[str, Any]) -> list[list[dict[str, Any]]]:
 
 def report_pdf(built: BuiltReport) -> bytes:
     """Render the dict as the A4 PDF: the template shows exactly the dict's texts."""
-    html = render_to_string(
-        "reporting/report.html",
-        {
-            "report": built.data,
-            "charts": chart_images(built.symbol, built.data, bars=built.bars),
-            "forecast_columns": _forecast_columns(built.data["forecast"]),
-        },
-    )
-    return render_pdf(html)
+    # The charts' figures are garbage of the render too (reporting.pdf.CollectorPause).
+    with collector_paused():
+        html = render_to_string(
+            "reporting/report.html",
+            {
+                "report": built.data,
+                "charts": chart_images(built.symbol, built.data, bars=built.bars),
+                "forecast_columns": _forecast_columns(built.data["forecast"]),
+            },
+        )
+        return render_pdf(html)
 
 
 def report_filename(report: dict[str, Any]) -> str:

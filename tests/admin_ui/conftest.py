@@ -14,6 +14,13 @@ from django.http import HttpResponse
 from django.test import Client
 
 ROLE_PASSWORD = "role-pass-4821"
+# The Run backtest form (bulk action and the symbol page's dialog), filled in.
+BACKTEST_FORM = {
+    "initial_investment": "5000",
+    "fast": "10",
+    "slow": "30",
+    "commission": "0",
+}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 

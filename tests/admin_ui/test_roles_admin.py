@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 from core.models import ApiToken, Job, Symbol
 from core.services import api_token_create, job_create, job_fail
 from tests.admin_ui.conftest import (
+    BACKTEST_FORM,
     confirm_dialog,
     csrf_token,
     logged_in,
@@ -28,12 +29,6 @@ pytestmark = pytest.mark.django_db
 SYMBOLS = reverse("admin:core_symbol_changelist")
 JOBS = reverse("admin:core_job_changelist")
 TOKENS = reverse("admin:core_apitoken_changelist")
-BACKTEST_FORM = {
-    "initial_investment": "5000",
-    "fast": "10",
-    "slow": "30",
-    "commission": "0",
-}
 # Each bulk action on the Symbols list, the Job kind it queues, the form it needs.
 SYMBOL_ACTIONS = [
     ("fetch_prices", Job.Kind.FETCH, {}),

@@ -76,10 +76,31 @@ def test_the_answer_has_the_tearsheet_of_the_stored_curve(token_client, wave):
     years = [row["year"] for row in sheet["monthly_returns"]["rows"]]
     assert years == [2023, 2024]
     assert sheet["rolling"]["window"] == 126
-    assert len(sheet["rolling"]["dates"]) == body["data"]["bars"]
+    assert sheet["rolling"]["latest"]["date"] == body["data"]["end"]
+    assert sheet["rolling"]["latest"]["volatility_pct"] > 0
+    assert "dates" not in sheet["rolling"]  # the daily series only when asked for
     assert sheet["periods"]["one_year_pct"] is not None
     assert sheet["periods"]["three_year_pct"] is None
     assert "three_year_pct" in sheet["notes"]
+
+
+def test_include_rolling_adds_the_rolling_figures_at_every_bar(
+    openapi, token_client, wave
+):
+    plain = token_client.get("/backtest/WAVE/10000/?fast=20&slow=50").json()
+    response = token_client.get("/backtest/WAVE/10000/?fast=20&slow=50&include=rolling")
+
+    rolling = openapi.check_response(response)["tearsheet"]["rolling"]
+    assert len(rolling["dates"]) == len(rolling["sharpe"]) == plain["data"]["bars"]
+    assert rolling["sharpe"][:126] == [None] * 126
+    # The short answer's figures are the last bar's of the series.
+    assert rolling["dates"][-1] == plain["tearsheet"]["rolling"]["latest"]["date"]
+    assert rolling["sharpe"][-1] == plain["tearsheet"]["rolling"]["latest"]["sharpe"]
+    assert (
+        rolling["volatility_pct"][-1]
+        == plain["tearsheet"]["rolling"]["latest"]["volatility_pct"]
+    )
+    assert "equity" not in response.json()
 
 
 def test_include_equity_adds_the_rebased_benchmark_curve(

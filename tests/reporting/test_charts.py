@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -9,8 +10,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import weasyprint
+from pypdf import PdfReader
 
 from reporting import charts
+from reporting.charts_context import as_data_uri
 
 
 def days(n: int) -> list[date]:
@@ -91,3 +95,24 @@ def test_the_charts_use_no_pyplot_global_state():
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+def drawn(svg: str) -> bytes:
+    """The page content WeasyPrint draws for the chart as an image."""
+    html = f'<img style="width: 100%" src="{as_data_uri(svg)}">'
+    pdf = weasyprint.HTML(string=html).write_pdf(uncompressed_pdf=True)
+    return PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
+
+
+def test_the_charts_presentation_attributes_draw_what_matplotlibs_styles_do(
+    monkeypatch,
+):
+    span = days(200)
+    closes = [100 + (i * 37 % 23) + i * 0.1 for i in range(200)]
+    fills = {"buys": [(span[20], closes[20])], "sells": [(span[90], closes[90])]}
+    ours = charts.price_chart(span, closes, fast=5, slow=20, **fills)
+    monkeypatch.setattr(charts, "_presentation_attributes", lambda svg: svg)
+    matplotlibs = charts.price_chart(span, closes, fast=5, slow=20, **fills)
+
+    assert 'style="' in matplotlibs and 'style="' not in ours
+    assert drawn(ours) == drawn(matplotlibs)

@@ -1,16 +1,20 @@
 """PDF renders per process are capped below gunicorn's threads: the rest wait a
-little, then get 503 with Retry-After, so /healthz and JSON always find a thread."""
+little, then get 503 with Retry-After, so /healthz and JSON always find a thread.
+While a render runs the garbage collector waits, and collects once at its end."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 from django.test import Client
 
 from core.services import api_token_create
-from reporting.pdf import RendererBusy, RenderSlots, pdf_render_slot
+from reporting import services
+from reporting.pdf import CollectorPause, RendererBusy, RenderSlots, pdf_render_slot
 
 
 def hold(slots: RenderSlots, release: threading.Event, **limits) -> threading.Thread:
@@ -97,3 +101,70 @@ def test_a_pdf_request_finding_every_slot_taken_gets_503_json(
     after = superuser_client.get("/report/ACME/?format=pdf")
     assert after.status_code == 200
     assert after.content.startswith(b"%PDF")
+
+
+class Cycle:
+    """Garbage only the cyclic collector frees."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def test_the_collector_waits_for_the_last_render_then_collects_its_garbage():
+    pause, inside, release = CollectorPause(), threading.Event(), threading.Event()
+
+    def other_render() -> None:
+        with pause.held():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_render, daemon=True)
+    thread.start()
+    assert inside.wait(5)
+    with pause.held():
+        assert not gc.isenabled()
+        garbage = Cycle()
+        collected = weakref.ref(garbage)
+        del garbage
+    assert not gc.isenabled()  # the other render is still running
+    assert collected() is not None
+
+    release.set()
+    thread.join(5)
+    assert gc.isenabled()
+    assert collected() is None  # one collection when the last render ended
+
+
+def test_a_failed_render_turns_the_collector_back_on():
+    with pytest.raises(ValueError), CollectorPause().held():
+        raise ValueError("layout failed")
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_elsewhere_stays_off():
+    gc.disable()
+    try:
+        with CollectorPause().held():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.django_db
+def test_a_pdf_request_renders_with_the_collector_paused_and_leaves_it_on(
+    monkeypatch, superuser_client, acme
+):
+    during: list[bool] = []
+    render = services.render_pdf
+
+    def recording(html: str) -> bytes:
+        during.append(gc.isenabled())
+        return render(html)
+
+    monkeypatch.setattr(services, "render_pdf", recording)
+    response = superuser_client.get("/report/ACME/?format=pdf")
+
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert during == [False]
+    assert gc.isenabled()
