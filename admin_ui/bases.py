@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from import_export.formats.base_formats import CSV, XLSX
+from unfold import admin as unfold_admin
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
@@ -33,6 +37,25 @@ class KeptRecords(RecordsOnly):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+_ROW_KEY = "__row_key__"
+
+
+@lru_cache(maxsize=1)
+def _row_checkbox_html() -> str:
+    html = str(unfold_admin.checkbox.render(helpers.ACTION_CHECKBOX_NAME, _ROW_KEY))
+    return html.replace("{", "{{").replace("}", "}}").replace(_ROW_KEY, "{}")
+
+
+class LongList:
+    """For lists of 100 rows a page: unfold's row checkbox rendered once, not once
+    per row. Its widget template rendered 100 times was about a seventh of the
+    Symbols and Price bars pages' time; the row's key goes into the same HTML."""
+
+    @display(description=unfold_admin.ModelAdmin.action_checkbox.short_description)
+    def action_checkbox(self, obj: Any) -> SafeString:
+        return format_html(_row_checkbox_html(), obj.pk)
 
 
 class Exports:

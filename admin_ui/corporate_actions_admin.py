@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -32,7 +33,7 @@ from core.adjustment import Action
 from core.errors import InvalidInput
 from core.market import normalise_ticker
 from core.models import CorporateAction, Symbol
-from core.services import corporate_actions_upsert
+from core.services import corporate_actions_delete, corporate_actions_upsert
 
 IMPORT_PERMISSION = "core.add_corporateaction"
 # The columns' precision and range (core.models.CorporateAction).
@@ -337,6 +338,14 @@ class CorporateActionAdmin(
         if obj.dividend_amount is not None:
             return f"{obj.dividend_amount.normalize():f} cash per share"
         return "—"
+
+    def delete_model(self, request: HttpRequest, obj: CorporateAction) -> None:
+        corporate_actions_delete(actions=CorporateAction.objects.filter(pk=obj.pk))
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[CorporateAction]
+    ) -> None:
+        corporate_actions_delete(actions=queryset)
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         # Adding actions changes every adjusted series (DESIGN §11): Analysts and

@@ -26,7 +26,7 @@ from core.errors import InvalidInput
 from core.market import BAR_COLUMNS, normalise_ticker
 from core.models import CorporateAction, PriceBar, Symbol
 from core.selectors import corporate_actions
-from core.services import prices_upsert
+from core.services import prices_upsert, symbol_figures_refresh
 from core.sessions import last_completed_session
 
 
@@ -153,6 +153,7 @@ class PriceBarResource(resources.ModelResource):
         self._labels: dict[int, str] = {}
         self._checked: tuple[int, str, Bar] | None = None
         self._file_bars: list[tuple[str, SeriesBar]] = []
+        self._written_symbols: set[int] = set()
 
     def import_data(self, dataset: Any, dry_run: bool = False, **kwargs: Any) -> Any:
         self._start_file()
@@ -305,7 +306,14 @@ class PriceBarResource(resources.ModelResource):
             [[getattr(instance, column) for column in BAR_COLUMNS]],
             columns=list(BAR_COLUMNS),
         )
-        prices_upsert(symbol=instance.symbol, bars=bar, source=instance.source)
+        # One row at a time: the symbols' figures are refreshed once, at the end.
+        prices_upsert(
+            symbol=instance.symbol,
+            bars=bar,
+            source=instance.source,
+            refresh_figures=False,
+        )
+        self._written_symbols.add(instance.symbol.pk)
         # The admin's import log names each row's object by its key.
         instance.pk = (
             PriceBar.objects.filter(symbol=instance.symbol, date=instance.date)
@@ -355,6 +363,9 @@ class PriceBarResource(resources.ModelResource):
                 "stored. Upload it again, check the warnings in the preview and tick "
                 "the box above Confirm import."
             )
+        # A dry run rolls back whatever it wrote: no figures to keep.
+        if not self._dry_run:
+            symbol_figures_refresh(symbol_ids=self._written_symbols)
 
 
 def _day_or_none(raw: object) -> date | None:

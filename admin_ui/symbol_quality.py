@@ -20,7 +20,11 @@ from unfold.widgets import UnfoldAdminRadioSelectWidget
 
 from admin_ui.bases import dialog_done
 from admin_ui.forms import SymbolDialogForm
-from core.data_quality import symbol_suspected_splits, symbols_with_problems
+from core.data_quality import (
+    problems_filter,
+    symbol_suspected_splits,
+    symbols_facts_of,
+)
 from core.errors import StockDeskError
 from core.models import Symbol
 from core.services import suspected_split_confirm
@@ -31,7 +35,7 @@ CONFIRM_SPLIT_PERMISSION = "core.add_corporateaction"
 
 class DataQualityFilter(admin.SimpleListFilter):
     """Symbols with or without a data-quality problem (core.data_quality's verdict,
-    read for all the list's symbols in one aggregated pass)."""
+    as a condition on the figures stored on each Symbol)."""
 
     title = "data quality"
     parameter_name = "data_quality"
@@ -44,24 +48,22 @@ class DataQualityFilter(admin.SimpleListFilter):
     ) -> QuerySet[Symbol]:
         if self.value() not in ("problems", "ok"):
             return queryset
-        with_problems = list(symbols_with_problems(queryset, now=timezone.now()))
+        problems = problems_filter(timezone.now())
         if self.value() == "problems":
-            return queryset.filter(pk__in=with_problems)
-        return queryset.exclude(pk__in=with_problems)
+            return queryset.filter(problems)
+        return queryset.exclude(problems)
 
 
 class QualityChangeList(ChangeList):
-    """The Symbols list, the problems of the rows shown read for the page at once."""
+    """The Symbols list, the problems of the rows shown decided from their figures."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         rows = list(self.result_list)
-        problems = symbols_with_problems(
-            Symbol.objects.filter(pk__in=[row.pk for row in rows]),
-            now=timezone.now(),
-        )
+        # The rows carry their stored figures: decided here, with no query.
+        facts = symbols_facts_of(rows, now=timezone.now())
         for row in rows:
-            row._quality_problems = problems.get(row.pk, [])
+            row._quality_problems = facts[row.pk].problems
         self.result_list = rows
 
 

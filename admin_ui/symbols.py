@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,7 +17,7 @@ from import_export.admin import ExportActionModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from admin_ui.bases import Exports, dialog_done, formatted_field
+from admin_ui.bases import Exports, LongList, dialog_done, formatted_field
 from admin_ui.evaluation import WIDE
 from admin_ui.forms import (
     AdjustedWorkDialogForm,
@@ -39,7 +39,7 @@ from backtesting.services.comparisons import MAX_SYMBOLS, MIN_SYMBOLS
 from core.errors import InvalidInput, StockDeskError
 from core.formatting import NONE, money, signed_pct, tone
 from core.market import normalise_ticker
-from core.models import Job, PriceBar, Symbol
+from core.models import Job, Symbol
 from core.selectors import symbol_coverage
 from core.services import jobs_enqueue, symbol_save
 
@@ -59,6 +59,7 @@ class SymbolForm(forms.ModelForm):
 
 @admin.register(Symbol)
 class SymbolAdmin(
+    LongList,
     LeaderboardPanel,
     SymbolPanels,
     SymbolDataQuality,
@@ -72,8 +73,8 @@ class SymbolAdmin(
         "ticker",
         "name",
         "exchange",
-        "last_close",
-        "bar_count",
+        "close_last",
+        "bars_stored",
         "first_bar",
         "last_bar",
         "latest_backtest",
@@ -137,7 +138,8 @@ class SymbolAdmin(
     has_generate_report_permission = run_permission(Job.Kind.REPORT)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Symbol]:
-        latest_close = PriceBar.objects.filter(symbol=OuterRef("pk")).order_by("-date")
+        # The bars' figures are the Symbol's own fields, kept by the writer of bars
+        # (core.services.symbol_figures_refresh): no join over the bars per page.
         latest_run = BacktestRun.objects.filter(symbol=OuterRef("pk")).order_by(
             "-created_at", "-id"
         )
@@ -145,29 +147,25 @@ class SymbolAdmin(
             super()
             .get_queryset(request)
             .annotate(
-                _bar_count=Count("bars"),
-                _first_bar=Min("bars__date"),
-                _last_bar=Max("bars__date"),
-                _last_close=Subquery(latest_close.values("close")[:1]),
                 # Two subqueries, not a query per row (DESIGN §7's column).
                 _latest_return=Subquery(latest_run.values("total_return_pct")[:1]),
                 _latest_run=Subquery(latest_run.values("pk")[:1]),
             )
         )
 
-    last_close = formatted_field("_last_close", money, description="Last close")
+    close_last = formatted_field("last_close", money, description="Last close")
 
-    @display(description="Bars", ordering="_bar_count")
-    def bar_count(self, obj: Symbol) -> str:
-        return f"{obj._bar_count:,}"
+    @display(description="Bars", ordering="bar_count")
+    def bars_stored(self, obj: Symbol) -> str:
+        return f"{obj.bar_count:,}"
 
-    @display(description="First day", ordering="_first_bar")
+    @display(description="First day", ordering="first_bar_date")
     def first_bar(self, obj: Symbol) -> Any:
-        return obj._first_bar or "—"
+        return obj.first_bar_date or "—"
 
-    @display(description="Last day", ordering="_last_bar")
+    @display(description="Last day", ordering="last_bar_date")
     def last_bar(self, obj: Symbol) -> Any:
-        return obj._last_bar or "—"
+        return obj.last_bar_date or "—"
 
     @display(description="Latest backtest", ordering="_latest_return")
     def latest_backtest(self, obj: Symbol) -> SafeString | str:

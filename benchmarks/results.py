@@ -170,6 +170,14 @@ def machine_line(info: dict[str, str], libraries: str) -> str:
     )
 
 
+def postgres_machine_line(info: dict[str, str]) -> str:
+    """The Machine bullet of a section measured on PostgreSQL on this machine."""
+    return (
+        f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python "
+        f"{info['python']}; PostgreSQL on the same machine, default settings."
+    )
+
+
 def write_section(path: Path, *, heading: str, begin: str, end: str, body: str) -> None:
     """Replace the text between begin and end; add a `## heading` section if absent."""
     text = path.read_text() if path.exists() else RESULTS_HEADER

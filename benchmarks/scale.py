@@ -27,6 +27,7 @@ from benchmarks.results import (
     format_seconds,
     machine,
     measure,
+    postgres_machine_line,
     timings_table,
 )
 
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         info = machine()
         lines = [
-            f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python "
-            f"{info['python']}; PostgreSQL on the same machine, default settings.",
+            postgres_machine_line(info),
             f"- Load: `manage.py generate_scale_data --symbols {args.symbols} --years "
             f"{args.years}` into an empty set of generated symbols: {load_out}",
             f"- Again: {reload_out}",

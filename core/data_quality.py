@@ -3,14 +3,16 @@
 `price_warnings` is what every backtest and report over a date range says in words.
 `symbol_data_quality` is the data-quality block of one symbol (its admin page and the
 JSON report); `symbols_quality_facts` decides the same problems for many symbols at
-once from a fixed number of aggregated queries (the Symbols list, its filter and the
-dashboard), so a list page does not build the whole block per row.
+once from the figures the writers of bars store on each Symbol
+(`symbols_figures_measured`), so the Symbols list, its filter and the dashboard read
+one row per symbol, never the bars.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +21,18 @@ from typing import Any
 
 import exchange_calendars
 import pandas as pd
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Value, Window
+from django.db.models import (
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Lag
 
 from core.adjustment import NONE, Action
@@ -139,11 +152,6 @@ def _closed_filter(prefix: str = "") -> Q:
     index = _session_index()
     weekend = Q(**{f"{prefix}date__iso_week_day__gte": 6})
     return (_in_span(prefix) & weekend) | Q(**{f"{prefix}date__in": index.holidays})
-
-
-def _covered_filter(prefix: str = "") -> Q:
-    """Bars on a session: within the calendar's span and not on a closed day."""
-    return _in_span(prefix) & ~_closed_filter(prefix)
 
 
 # --- the problems, decided on counts -------------------------------------------------
@@ -411,54 +419,124 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-# --- many symbols: the same problems from aggregated queries ------------------------
+# --- many symbols: the same problems from the figures stored on Symbol ---------------
+
+# The Symbol fields symbol_figures_measured fills (core.services.symbol_figures_refresh
+# stores them).
+FIGURE_FIELDS = (
+    "bar_count",
+    "first_bar_date",
+    "last_bar_date",
+    "last_close",
+    "missing_sessions",
+    "closed_day_bars",
+    "suspected_splits",
+    "source_count",
+)
+
+
+def symbols_figures_measured(symbol_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The FIGURE_FIELDS of each of `symbol_ids`, measured on its bars and splits.
+
+    What the writers of bars and splits call for the symbols they wrote: three
+    queries whatever the number of symbols, each reading only those symbols' bars
+    through the (symbol, date) index: per-symbol counts with the last close, the
+    bars whose jump from the previous close could be a split (a window function
+    keeps only those), and the recorded splits of the symbols that have such a bar.
+    """
+    latest = PriceBar.objects.filter(symbol=OuterRef("pk")).order_by("-date")
+    rows = (
+        Symbol.objects.filter(pk__in=symbol_ids)
+        .order_by()
+        .annotate(
+            counted=Count("bars"),
+            first=Min("bars__date"),
+            last=Max("bars__date"),
+            # Sessions covered are the bars in the calendar's span less those on
+            # closed days: the long list of holidays is matched once per bar.
+            in_span=Count("bars", filter=_in_span("bars__")),
+            closed=Count("bars", filter=_closed_filter("bars__")),
+            sources=Count("bars__source", distinct=True),
+        )
+        .values_list("pk", "counted", "first", "last", "in_span", "closed", "sources")
+    )
+    closes = dict(
+        Symbol.objects.filter(pk__in=symbol_ids)
+        .annotate(close=Subquery(latest.values("close")[:1]))
+        .values_list("pk", "close")
+    )
+    suspects = _suspect_counts(
+        Symbol.objects.filter(pk__in=symbol_ids).order_by().values("pk")
+    )
+    index = _session_index()
+    return {
+        pk: {
+            "bar_count": counted,
+            "first_bar_date": first,
+            "last_bar_date": last,
+            "last_close": closes.get(pk),
+            "missing_sessions": (
+                max(index.count(first, last) - (in_span - closed), 0)
+                if first and last
+                else 0
+            ),
+            "closed_day_bars": closed,
+            "suspected_splits": suspects.get(pk, 0),
+            "source_count": sources,
+        }
+        for pk, counted, first, last, in_span, closed, sources in rows
+    }
+
+
+def problems_filter(now: datetime) -> Q:
+    """Symbols with any of QualityFacts.problems as `now`, as a query on the stored
+    figures: the Symbols list's filter, served by the symbol table alone."""
+    return (
+        Q(bar_count=0)
+        | Q(missing_sessions__gt=0)
+        | Q(closed_day_bars__gt=0)
+        | Q(suspected_splits__gt=0)
+        | Q(source_count__gt=1)
+        # A bar before the last completed session leaves at least that one behind.
+        | Q(last_bar_date__lt=last_completed_session(now))
+    )
 
 
 def symbols_quality_facts(
     symbols: QuerySet[Symbol] | None = None, *, now: datetime
 ) -> dict[int, QualityFacts]:
-    """The QualityFacts of each symbol of `symbols` (all when None), by primary key.
-
-    Three queries whatever the number of symbols: per-symbol counts, the bars whose
-    jump from the previous close could be a split (a window function keeps only
-    those), and the recorded splits of the symbols that have such a bar.
-    """
+    """The QualityFacts of each symbol of `symbols` (all when None), by primary key:
+    one query of the symbol table, never of the bars."""
     chosen = Symbol.objects.all() if symbols is None else symbols
-    ids = chosen.order_by().values("pk")
-    rows = (
-        Symbol.objects.filter(pk__in=ids)
-        .order_by()
-        .annotate(
-            bar_count=Count("bars"),
-            first_bar=Min("bars__date"),
-            last_bar=Max("bars__date"),
-            covered=Count("bars", filter=_covered_filter("bars__")),
-            closed=Count("bars", filter=_closed_filter("bars__")),
-            sources=Count("bars__source", distinct=True),
-        )
-        .values_list(
-            "pk", "bar_count", "first_bar", "last_bar", "covered", "closed", "sources"
-        )
-    )
-    suspects = _suspect_counts(ids)
+    return symbols_facts_of(chosen.order_by().only("pk", *FIGURE_FIELDS), now=now)
+
+
+def symbols_facts_of(
+    symbols: Iterable[Symbol], *, now: datetime
+) -> dict[int, QualityFacts]:
+    """The QualityFacts of symbols already read, by primary key, with no query.
+
+    The figures are the ones the writers stored (symbols_figures_measured); only
+    staleness, which depends on `now`, is decided here.
+    """
     last_completed = last_completed_session(now)
     index = _session_index()
-    return {
-        pk: _facts(
-            bar_count=bar_count,
-            first_bar=first_bar,
-            last_bar=last_bar,
-            sessions_expected=(
-                index.count(first_bar, last_bar) if first_bar and last_bar else 0
-            ),
-            sessions_covered=covered,
-            closed_day_bars=closed,
-            suspected=suspects.get(pk, 0),
-            source_count=sources,
+    found = {}
+    for symbol in symbols:
+        first, last = symbol.first_bar_date, symbol.last_bar_date
+        expected = index.count(first, last) if first and last else 0
+        found[symbol.pk] = _facts(
+            bar_count=symbol.bar_count,
+            first_bar=first,
+            last_bar=last,
+            sessions_expected=expected,
+            sessions_covered=expected - symbol.missing_sessions,
+            closed_day_bars=symbol.closed_day_bars,
+            suspected=symbol.suspected_splits,
+            source_count=symbol.source_count,
             last_completed=last_completed,
         )
-        for pk, bar_count, first_bar, last_bar, covered, closed, sources in rows
-    }
+    return found
 
 
 def _suspect_counts(symbol_ids: QuerySet[Any]) -> dict[int, int]:
@@ -469,6 +547,7 @@ def _suspect_counts(symbol_ids: QuerySet[Any]) -> dict[int, int]:
     # Multiplied, not divided: SQLite divides two whole-number prices as integers.
     jumps = list(
         PriceBar.objects.filter(symbol__in=symbol_ids)
+        .order_by()  # not the model's (symbol ticker, date): the window orders
         .annotate(close_before=close_before)
         .filter(
             Q(close_before__gte=F("open") * Value(high))

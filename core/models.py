@@ -34,6 +34,21 @@ class Symbol(models.Model):
     actions_fetched_at = models.DateTimeField(null=True, blank=True)
     actions_available = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Figures of the symbol's bars, kept current by every writer of bars and of
+    # splits (core.services.symbol_figures_refresh), so the Symbols list, its
+    # filters and the dashboard read them from this row instead of aggregating
+    # millions of bars per page. Whether the last bar is stale depends on the
+    # clock, so it is decided at read time from last_bar_date.
+    bar_count = models.PositiveIntegerField(default=0, editable=False)
+    first_bar_date = models.DateField(null=True, blank=True, editable=False)
+    last_bar_date = models.DateField(null=True, blank=True, editable=False)
+    last_close = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, editable=False
+    )
+    missing_sessions = models.PositiveIntegerField(default=0, editable=False)
+    closed_day_bars = models.PositiveIntegerField(default=0, editable=False)
+    suspected_splits = models.PositiveIntegerField(default=0, editable=False)
+    source_count = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["ticker"]
@@ -71,6 +86,11 @@ class PriceBar(models.Model):
 
     class Meta:
         ordering = ["symbol", "date"]
+        indexes = [
+            # The Price bars list's newest-first order and its date filters across
+            # symbols; a symbol's own range is the unique index's.
+            models.Index(fields=["date"], name="pricebar_date"),
+        ]
         constraints = [
             # The unique index also serves "bars of one symbol in a date range".
             models.UniqueConstraint(

@@ -21,7 +21,11 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from core.adjustment import Action
-from core.data_quality import symbol_suspected_splits
+from core.data_quality import (
+    FIGURE_FIELDS,
+    symbol_suspected_splits,
+    symbols_figures_measured,
+)
 from core.errors import Conflict
 from core.job_tasks import job_task_for
 from core.market import PRICE_DECIMALS, normalise_ticker
@@ -377,11 +381,41 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume", "source")
 
 
 def symbol_save(*, symbol: Symbol) -> Symbol:
-    """Save a symbol edited by staff, with its ticker normalised and checked."""
+    """Save a symbol edited by staff, with its ticker normalised and checked.
+
+    The figures of its bars are left as stored: a write of bars may have changed
+    them since the form was read.
+    """
     symbol.ticker = normalise_ticker(symbol.ticker)
     symbol.full_clean()
-    symbol.save()
+    if symbol.pk is None:
+        symbol.save()
+        return symbol
+    edited = [
+        field.name
+        for field in Symbol._meta.concrete_fields
+        if not field.primary_key and field.name not in FIGURE_FIELDS
+    ]
+    symbol.save(update_fields=edited)
     return symbol
+
+
+def symbol_figures_refresh(*, symbol_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Store the figures of these symbols' bars on each Symbol (bar count, first and
+    last day, last close, data-quality counts), measured now from the bars.
+
+    Every writer of bars or splits calls it for the symbols it wrote, in its own
+    transaction, so the Symbols list and the dashboard read one row per symbol and
+    never aggregate bars. Four small queries plus one UPDATE per symbol, each
+    through the (symbol, date) index. Returns the figures stored, by symbol.
+    """
+    ids = sorted(set(symbol_ids))
+    if not ids:
+        return {}
+    measured = symbols_figures_measured(ids)
+    for pk, figures in measured.items():
+        Symbol.objects.filter(pk=pk).update(**figures)
+    return measured
 
 
 def symbol_get_or_create(*, ticker: str, name: str = "") -> Symbol:
@@ -407,7 +441,8 @@ def scale_symbols_ensure(*, tickers: list[str], name: str) -> list[Symbol]:
 
 
 def scale_symbols_delete(*, ticker_regex: str) -> int:
-    """Delete the generated sample symbols (their bars go with them); how many."""
+    """Delete the generated sample symbols (their bars and figures go with them: no
+    other symbol's figures change); how many."""
     _, by_model = Symbol.objects.filter(ticker__regex=ticker_regex).delete()
     return by_model.get(Symbol._meta.label, 0)
 
@@ -438,6 +473,7 @@ def prices_upsert(
     bars: pd.DataFrame,
     source: str,
     now: datetime | None = None,
+    refresh_figures: bool = True,
 ) -> tuple[int, int]:
     """Insert new days and update changed ones; returns (inserted, updated).
 
@@ -450,15 +486,46 @@ def prices_upsert(
     close is intraday. The write is INSERT ... ON CONFLICT DO UPDATE, so a bar that
     appeared meanwhile is updated instead of failing; the table's CHECK constraints
     refuse bad bars (IntegrityError, which the caller turns into its own message).
+
+    When anything was written the symbol's figures are refreshed in the same
+    transaction (symbol_figures_refresh); refresh_figures=False leaves that to a
+    caller writing many small pieces (a file import, once at its end).
     """
     bars, _ = final_daily_bars(bars, now or timezone.now())
     if bars.empty:
         return 0, 0
     if pd.api.types.is_datetime64_any_dtype(bars["date"]):
         bars = bars.assign(date=bars["date"].dt.date)
-    if connection.vendor == "postgresql":
-        return _prices_copy_upsert(symbol_id=symbol.pk, bars=bars, source=source)
-    return _prices_orm_upsert(symbol=symbol, bars=bars, source=source)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            written = _prices_copy_upsert(symbol_id=symbol.pk, bars=bars, source=source)
+        else:
+            written = _prices_orm_upsert(symbol=symbol, bars=bars, source=source)
+        if refresh_figures and any(written):
+            stored = symbol_figures_refresh(symbol_ids=[symbol.pk])
+            # Onto the caller's object too: a later save of it keeps them.
+            for name, value in stored.get(symbol.pk, {}).items():
+                setattr(symbol, name, value)
+    return written
+
+
+def price_bars_delete(*, bars: models.QuerySet[PriceBar]) -> int:
+    """Delete these bars and refresh their symbols' figures; how many were deleted."""
+    with transaction.atomic():
+        symbol_ids = set(bars.values_list("symbol_id", flat=True).distinct())
+        count, _ = bars.delete()
+        symbol_figures_refresh(symbol_ids=symbol_ids)
+    return count
+
+
+def corporate_actions_delete(*, actions: models.QuerySet[CorporateAction]) -> int:
+    """Delete these splits and dividends and refresh their symbols' figures (a
+    deleted split makes its jump a suspected split again); how many."""
+    with transaction.atomic():
+        symbol_ids = set(actions.values_list("symbol_id", flat=True).distinct())
+        count, _ = actions.delete()
+        symbol_figures_refresh(symbol_ids=symbol_ids)
+    return count
 
 
 def _rounded(values: list[Any]) -> list[Decimal] | list[str]:
@@ -697,13 +764,17 @@ def corporate_actions_upsert(
                 source=source,
             )
         )
-    CorporateAction.objects.bulk_create(
-        to_write,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["symbol", "kind", "date"],
-        update_fields=["split_factor", "dividend_amount", "source"],
-    )
+    with transaction.atomic():
+        CorporateAction.objects.bulk_create(
+            to_write,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["symbol", "kind", "date"],
+            update_fields=["split_factor", "dividend_amount", "source"],
+        )
+        if any(action.kind == CorporateAction.Kind.SPLIT for action in to_write):
+            # A recorded split is no longer a suspected one.
+            symbol_figures_refresh(symbol_ids=[symbol.pk])
     return ActionsWritten(inserted, updated, kept)
 
 
@@ -764,6 +835,7 @@ def suspected_split_confirm(
                 split_factor=suspect.factor.quantize(_SPLIT_FACTOR_STEP),
                 source=CorporateAction.Source.CONFIRMED,
             )
+            symbol_figures_refresh(symbol_ids=[symbol.pk])
     except IntegrityError:
         # Another request recorded a split of that day between the read and the write.
         raise Conflict(

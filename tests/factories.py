@@ -113,10 +113,12 @@ def make_symbol(ticker: str = "TEST", **fields: object) -> Symbol:
 
 
 def make_bars(symbol: Symbol, *, start: date, closes: list[float]) -> list[PriceBar]:
-    """Stored price_bars(closes, start=start) of the symbol (source: sample)."""
+    """Stored price_bars(closes, start=start) of the symbol (source: sample), with
+    the symbol's figures refreshed as the writer of bars does."""
     from core.models import PriceBar
+    from core.services import symbol_figures_refresh
 
-    return PriceBar.objects.bulk_create(
+    stored = PriceBar.objects.bulk_create(
         PriceBar(
             symbol=symbol,
             date=bar.date,
@@ -129,6 +131,8 @@ def make_bars(symbol: Symbol, *, start: date, closes: list[float]) -> list[Price
         )
         for bar in price_bars(closes, start=start)
     )
+    symbol_figures_refresh(symbol_ids=[symbol.pk])
+    return stored
 
 
 def make_acme() -> Symbol:

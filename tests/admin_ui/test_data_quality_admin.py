@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.data_quality import symbol_suspected_splits
 from core.models import CorporateAction, PriceBar, Symbol
+from core.services import symbol_figures_refresh
 from core.sessions import last_completed_session, sessions_between
 from tests.admin_ui.conftest import confirm_dialog, csrf_token
 from tests.factories import make_symbol
@@ -55,6 +56,7 @@ def store(
             )
         )
     PriceBar.objects.bulk_create(rows)
+    symbol_figures_refresh(symbol_ids=[symbol.pk])
 
 
 def clean_symbol(ticker: str = "FINE") -> Symbol:

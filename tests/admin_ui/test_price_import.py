@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import date
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -85,6 +87,23 @@ def test_a_good_csv_is_previewed_then_imported(admin_client):
     )
     assert len(bars) == 2
     assert str(bars[1][1]) == "168.2300" and bars[0][2] == "import"
+
+
+def test_an_import_stores_the_symbols_figures_once_confirmed(admin_client):
+    symbol = make_symbol("IBM")
+    preview = upload(admin_client, GOOD.encode(), "bars.csv", 0)
+    symbol.refresh_from_db()
+    assert symbol.bar_count == 0  # the preview's writes were rolled back
+
+    confirm(admin_client, preview)
+
+    symbol.refresh_from_db()
+    assert (symbol.bar_count, symbol.first_bar_date, symbol.last_bar_date) == (
+        2,
+        date(2024, 6, 3),
+        date(2024, 6, 4),
+    )
+    assert symbol.last_close == Decimal("168.23") and symbol.source_count == 1
 
 
 @pytest.mark.parametrize("problem", list(BAD_ROWS))

@@ -89,7 +89,9 @@ def test_new_changed_and_unchanged_days_are_counted_and_only_two_kinds_written()
     )
 
     assert counts == [(2, 1)]
-    assert written == 3
+    # SQLite's total_changes() counts every table: there, the symbol's row with the
+    # refreshed figures is one more.
+    assert written == 3 + (connection.vendor != "postgresql")
     stored = dict(PriceBar.objects.filter(symbol=symbol).values_list("date", "close"))
     assert stored == {
         DAYS[0]: Decimal("10.5"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from core.models import CorporateAction, PriceBar, Symbol
+from core.services import symbol_figures_refresh
 from core.sessions import last_completed_session, sessions_between
 
 pytestmark = [
@@ -41,6 +42,7 @@ def halved() -> tuple[Symbol, str]:
         for day in days
         for price in [Decimal(50) if day >= days[40] else Decimal(100)]
     )
+    symbol_figures_refresh(symbol_ids=[symbol.pk])
     return symbol, days[40].isoformat()
 
 
