@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                 "last row of each size leaves it out); prices_upsert gets the provider's "
                 "DataFrame and does all its work (closed-session filter, rounding, "
                 "COPY into a temporary table, one INSERT … ON CONFLICT DO UPDATE … "
-                "WHERE the bar differs), each commit included.",
+                "WHERE the bar differs, and when a bar was written the symbol's "
+                "figures refreshed from its bars), each commit included.",
                 "- Rows touched: inserts + updates + deletes PostgreSQL counted in "
                 "core_pricebar during one re-fetch (pg_stat_xact_user_tables).",
                 "",
