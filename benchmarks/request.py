@@ -37,7 +37,13 @@ from benchmarks.load import bounded
 from benchmarks.load_client import FASTS, SLOWS, Load, Recorder, api_session
 from benchmarks.load_report import PhaseResult, percentile
 from benchmarks.request_seed import BACKTEST_TICKER, forget_runs, seed
-from benchmarks.results import Section, arguments, format_seconds, machine
+from benchmarks.results import (
+    UNTHROTTLED_ENV,
+    Section,
+    arguments,
+    format_seconds,
+    machine,
+)
 from benchmarks.stack import (
     DEFAULT_POSTGRES_URL,
     Stack,
@@ -53,7 +59,6 @@ BACKTEST_PATH = f"/backtest/{BACKTEST_TICKER}/{INVESTMENT}/"
 # As benchmarks/load.py runs production on this machine (2 CPUs).
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 4
-UNTHROTTLED_ENV = {"RATELIMIT_ENABLE": "true", "RATELIMIT_WORK": "1000000/m"}
 LATENCY_TARGET = 1 / 3  # a fresh /backtest/ at most a third of the peer's run
 THROUGHPUT_TARGET = 1 / 5  # /backtest/ req/s at least a fifth of /healthz's
 WARMUP_REQUESTS = 8
