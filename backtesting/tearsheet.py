@@ -163,6 +163,7 @@ def rolling(
     count = len(dates)
     sharpe: list[float | None] = [None] * count
     volatility: list[float | None] = [None] * count
+    latest_sharpe = latest_volatility = None
     if len(returns) >= window:
         # Window sums by cumulative sums, of returns less their overall mean so the
         # sum of squares does not cancel; a window of only flat days has spread 0.
@@ -176,19 +177,18 @@ def rolling(
         scale = math.sqrt(TRADING_DAYS_PER_YEAR)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(spreads > 0, means / spreads * scale, np.nan)
-        if not series:  # the last bar's figures only: no list per bar to build
-            ratios, spreads = ratios[-1:], spreads[-1:]
-            sharpe, volatility = sharpe[-1:], volatility[-1:]
-        # Return i is bar i + 1's, so the first full window ends on bar `window`.
-        first = window if series else 0
-        sharpe[first:] = [None if math.isnan(v) else v for v in ratios.tolist()]
-        volatility[first:] = (spreads * scale * 100.0).tolist()
+        vol_pct = spreads * scale * 100.0
+        latest_sharpe, latest_volatility = _finite(ratios[-1]), float(vol_pct[-1])
+        if series:
+            # Return i is bar i + 1's, so the first full window ends on bar `window`.
+            sharpe[window:] = [None if math.isnan(v) else v for v in ratios.tolist()]
+            volatility[window:] = vol_pct.tolist()
     figures: dict[str, Any] = {
         "window": window,
         "latest": {
             "date": _day(dates[-1]) if count else None,
-            "sharpe": sharpe[-1] if count else None,
-            "volatility_pct": volatility[-1] if count else None,
+            "sharpe": latest_sharpe,
+            "volatility_pct": latest_volatility,
         },
     }
     if series:

@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Lag
 
 from core.adjustment import NONE, Action
+from core.market import PRICE_DECIMALS
 from core.models import CorporateAction, PriceBar, Symbol
 from core.selectors import bars_frame, corporate_actions, symbol_coverage
 from core.sessions import calendar, last_completed_session
@@ -45,9 +46,6 @@ from core.split_detection import (
     split_from_jump,
     suspected_splits,
 )
-
-# Bars read with float prices (core.selectors.bars_read) show a jump's prices as stored.
-PRICE_PLACES = PriceBar._meta.get_field("close").decimal_places
 
 
 def symbol_suspected_splits(
@@ -86,7 +84,8 @@ def price_warnings_of(
     """price_warnings from bars and actions already read (core.selectors.bars_read):
     a backtest says them without reading its bars a second time."""
     split_days = [a.day for a in actions if a.kind == CorporateAction.Kind.SPLIT]
-    found = suspected_splits(as_traded, split_days, places=PRICE_PLACES)
+    # Bars read with float prices (core.selectors.bars_read) show a jump as stored.
+    found = suspected_splits(as_traded, split_days, places=PRICE_DECIMALS)
     warnings = [s.describe(ticker) for s in found]
     if adjust == NONE:
         warnings += [

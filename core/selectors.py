@@ -18,6 +18,7 @@ from psycopg.types.numeric import FloatLoader
 from core.adjustment import (
     DEFAULT_ADJUST,
     NONE,
+    PRICE_COLUMNS,
     SPLITS,
     TOTAL,
     Action,
@@ -31,10 +32,6 @@ from core.models import CorporateAction, Job, PriceBar, Symbol
 from core.sessions import session_coverage
 
 # --- Symbols and their bars ----------------------------------------------------------
-
-PRICE_COLUMNS = frozenset({"open", "high", "low", "close"})
-# Parses numeric's text straight into a float, as float(Decimal(text)) would.
-_NUMERIC_AS_FLOAT = FloatLoader
 
 
 def symbol_find(ticker: str) -> Symbol | None:
@@ -109,7 +106,8 @@ def _all_rows(
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         if floats:
-            cursor.cursor.adapters.register_loader("numeric", _NUMERIC_AS_FLOAT)
+            # Parses numeric's text straight into a float, as float(Decimal(text)).
+            cursor.cursor.adapters.register_loader("numeric", FloatLoader)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
