@@ -64,7 +64,9 @@ def _store(stack: Stack, ticker: str, bars: pd.DataFrame) -> None:
     with stack.database() as conn:
         row = conn.execute(
             "INSERT INTO core_symbol (ticker, name, exchange, currency, is_active, "
-            "created_at) VALUES (%s, %s, '', 'USD', true, now()) RETURNING id",
+            "created_at, bar_count, missing_sessions, closed_day_bars, "
+            "suspected_splits, source_count) "
+            "VALUES (%s, %s, '', 'USD', true, now(), 0, 0, 0, 0, 0) RETURNING id",
             [ticker, f"{ticker} (benchmark data)"],
         ).fetchone()
         if row is None:
@@ -81,6 +83,12 @@ def _store(stack: Stack, ticker: str, bars: pd.DataFrame) -> None:
         conn.execute("ANALYZE core_pricebar")
 
 
+_FIGURES_REFRESH = (
+    "from core.models import Symbol; from core.services import symbol_figures_refresh; "
+    "symbol_figures_refresh(symbol_ids=Symbol.objects.values_list('pk', flat=True))"
+)
+
+
 def seed(stack: Stack) -> tuple[str, int]:
     """(a superuser's API token, GOOG's bar count), GOOG and SPY stored."""
     stack.manage(
@@ -93,6 +101,8 @@ def seed(stack: Stack) -> tuple[str, int]:
     goog = goog_bars()
     _store(stack, BACKTEST_TICKER, goog)
     _store(stack, BENCHMARK_TICKER, generated_spy(list(goog["date"])))
+    # The bars went in by COPY, past the writers that keep each symbol's figures.
+    stack.manage("shell", "-c", _FIGURES_REFRESH)
     return token, len(goog)
 
 
