@@ -168,7 +168,7 @@ def _svg(figure: Figure) -> str:
     figure.savefig(buffer, format="svg", metadata=NO_METADATA)
     text = buffer.getvalue()
     # Inline SVG needs no XML prologue or DOCTYPE.
-    return _presentation_attributes(text[text.index("<svg") :])
+    return _without_bare_groups(_presentation_attributes(text[text.index("<svg") :]))
 
 
 # matplotlib styles each element with a style attribute and every element with one
@@ -199,6 +199,45 @@ def _presentation_attributes(svg: str) -> str:
         return svg
     svg = svg.replace(_ROOT_RULE, "", 1).replace("<svg ", "<svg " + _ROOT_ATTRIBUTES, 1)
     return _STYLE_ATTRIBUTE.sub(_declarations_as_attributes, svg)
+
+
+# matplotlib's SVG writer puts every tag of its structure on a line of its own.
+_BARE_GROUP = re.compile(r' *<g(?: id="[^"<>]*")?>')
+_EMPTY_BARE_GROUP = re.compile(r' *<g(?: id="[^"<>]*")?/>')
+
+
+def _without_bare_groups(svg: str) -> str:
+    """The SVG with every <g> that has no attribute but an id replaced by its children.
+
+    matplotlib wraps each artist in a group named after it (two thirds of a chart's
+    elements, some of them empty), and WeasyPrint draws each group as a node of its
+    own, for nothing: a group without attributes neither moves, clips nor styles what
+    it holds. Nothing refers to these ids (references go to <defs> and clip paths,
+    left as they are), and the page is drawn the same (tests/reporting/test_charts.py).
+    An SVG not laid out as matplotlib writes it is answered as it is.
+    """
+    kept: list[str] = []
+    bare: list[bool] = []  # for each open <g>: whether it is dropped
+    in_defs = False
+    for line in svg.split("\n"):
+        tag = line.strip()
+        if tag in ("<defs>", "</defs>"):
+            in_defs = tag == "<defs>"
+        elif not in_defs:
+            if _EMPTY_BARE_GROUP.fullmatch(line):
+                continue
+            if _BARE_GROUP.fullmatch(line):
+                bare.append(True)
+                continue
+            if tag.startswith("<g ") and not tag.endswith("/>"):
+                bare.append(False)
+            elif tag == "</g>":
+                if not bare:
+                    return svg
+                if bare.pop():
+                    continue
+        kept.append(line)
+    return svg if bare else "\n".join(kept)
 
 
 def price_chart(

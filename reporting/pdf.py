@@ -17,6 +17,7 @@ import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django_weasyprint.utils import DjangoURLFetcher, guess_content_type
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
 from core.errors import StockDeskError
@@ -82,12 +83,28 @@ class ReportURLFetcher(DjangoURLFetcher):
         )
 
 
+_fonts = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """This thread's fontconfig and Pango font map, made once and kept.
+
+    Without one WeasyPrint makes both for every document: fontconfig loads its
+    configuration and font cache again, Pango opens and measures every font from
+    scratch, and the whole map is freed by the collector at the end. Pango's font map
+    is not thread-safe, hence one per thread (a gunicorn worker has a few)."""
+    config = getattr(_fonts, "config", None)
+    if config is None:
+        config = _fonts.config = FontConfiguration()
+    return config
+
+
 def render_pdf(html: str) -> bytes:
     with collector_paused():
         document = weasyprint.HTML(
             string=html, base_url=BASE_URL, url_fetcher=ReportURLFetcher()
         )
-        return document.write_pdf()
+        return document.write_pdf(font_config=_font_config())
 
 
 class CollectorPause:

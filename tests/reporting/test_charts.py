@@ -116,3 +116,47 @@ def test_the_charts_presentation_attributes_draw_what_matplotlibs_styles_do(
 
     assert 'style="' in matplotlibs and 'style="' not in ours
     assert drawn(ours) == drawn(matplotlibs)
+
+
+def operations(content: bytes) -> list[bytes]:
+    """A page's drawing operations without the graphics-state saves and restores
+    that WeasyPrint writes around every SVG node, each group's included."""
+    return [line for line in content.splitlines() if line not in (b"q", b"Q")]
+
+
+def every_chart() -> list[str]:
+    span = days(200)
+    closes = [100 + (i * 37 % 23) + i * 0.1 for i in range(200)]
+    return [
+        charts.price_chart(
+            span,
+            closes,
+            fast=5,
+            slow=20,
+            buys=[(span[20], closes[20])],
+            sells=[(span[90], closes[90])],
+        ),
+        charts.equity_chart(
+            span, closes, closes[::-1], benchmark=list(zip(span, closes, strict=True))
+        ),
+        charts.forecast_chart(
+            span[:150],
+            closes[:150],
+            span[150:],
+            closes[150:],
+            [c - 2 for c in closes[150:]],
+            [c + 2 for c in closes[150:]],
+            span[150:160],
+            closes[150:160],
+        ),
+    ]
+
+
+def test_the_charts_without_their_bare_groups_draw_what_matplotlib_wrote(monkeypatch):
+    ours = every_chart()
+    monkeypatch.setattr(charts, "_without_bare_groups", lambda svg: svg)
+    matplotlibs = every_chart()
+
+    for flat, nested in zip(ours, matplotlibs, strict=True):
+        assert nested.count("<g") > 40 > 5 > flat.count("<g")
+        assert operations(drawn(flat)) == operations(drawn(nested))

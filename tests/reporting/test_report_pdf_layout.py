@@ -66,16 +66,16 @@ def assert_no_near_empty_page(texts: list[str]) -> None:
 
 
 def date_tick_labels(svg: str) -> list[str]:
-    """The x tick labels of a chart (those drawn: a shared axis hides its own)."""
-    labels = []
+    """The x tick labels of a chart (those drawn: a shared axis draws none): the
+    centred, upright texts of its one row with the most of them."""
+    rows: dict[str, list[str]] = {}
     # The SVG is our own chart's, drawn a line above, not outside input.
-    for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):  # noqa: S314
-        if group.get("id", "").startswith("xtick_"):
-            for text in group.iter(f"{SVG}text"):
-                label = "".join(text.itertext()).strip()
-                if label:
-                    labels.append(label)
-    return labels
+    for text in ElementTree.fromstring(svg).iter(f"{SVG}text"):  # noqa: S314
+        upright = "rotate(-90" not in text.get("transform", "")
+        label = "".join(text.itertext()).strip()
+        if text.get("text-anchor") == "middle" and upright and label:
+            rows.setdefault(text.get("y", ""), []).append(label)
+    return max(rows.values(), key=len, default=[])
 
 
 # --- pages ---------------------------------------------------------------------------
