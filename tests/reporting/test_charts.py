@@ -97,6 +97,11 @@ def test_the_charts_use_no_pyplot_global_state():
     assert result.stdout.strip() == "False"
 
 
+def jagged_series() -> tuple[list[date], list[float]]:
+    """200 days of zigzagging closes, shared by the tests that compare drawn pages."""
+    return days(200), [100 + (i * 37 % 23) + i * 0.1 for i in range(200)]
+
+
 def drawn(svg: str) -> bytes:
     """The page content WeasyPrint draws for the chart as an image."""
     html = f'<img style="width: 100%" src="{as_data_uri(svg)}">'
@@ -107,8 +112,7 @@ def drawn(svg: str) -> bytes:
 def test_the_charts_presentation_attributes_draw_what_matplotlibs_styles_do(
     monkeypatch,
 ):
-    span = days(200)
-    closes = [100 + (i * 37 % 23) + i * 0.1 for i in range(200)]
+    span, closes = jagged_series()
     fills = {"buys": [(span[20], closes[20])], "sells": [(span[90], closes[90])]}
     ours = charts.price_chart(span, closes, fast=5, slow=20, **fills)
     monkeypatch.setattr(charts, "_presentation_attributes", lambda svg: svg)
@@ -125,8 +129,7 @@ def operations(content: bytes) -> list[bytes]:
 
 
 def every_chart() -> list[str]:
-    span = days(200)
-    closes = [100 + (i * 37 % 23) + i * 0.1 for i in range(200)]
+    span, closes = jagged_series()
     return [
         charts.price_chart(
             span,
