@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -80,6 +81,7 @@ def benchmark_for(
     initial_investment: float,
     ticker: str | None = DEFAULT_BENCHMARK,
     with_equity: bool = True,
+    symbols: Mapping[str, Symbol | None] | None = None,
 ) -> dict[str, Any]:
     """The curve (dates, equity) of a run on symbol against a benchmark's closes in
     [start, end], adjusted like the run.
@@ -88,12 +90,14 @@ def benchmark_for(
     None (no benchmark) or a normalised ticker, which must be stored (else
     UnknownSymbol, 404). Answers {"available": True, "ticker", **benchmark_stats}
     or {"available": False, "ticker", "note"} saying why there are no figures.
+    symbols: Symbols the caller read already, by ticker (None: not stored).
     """
     if ticker is None:
         return _unavailable(None, "No benchmark was asked for (benchmark=none).")
     if ticker == DEFAULT_BENCHMARK:
         ticker = DEFAULT_BENCHMARK_TICKER
-        bench = symbol_find(ticker)
+        known = symbols or {}
+        bench = known[ticker] if ticker in known else symbol_find(ticker)
         if bench is None:
             return _unavailable(
                 ticker, f"{ticker} is not stored; fetch its prices to compare."
@@ -135,6 +139,7 @@ def backtest_benchmark(
     ticker: str | None = DEFAULT_BENCHMARK,
     *,
     with_equity: bool = True,
+    symbols: Mapping[str, Symbol | None] | None = None,
 ) -> dict[str, Any]:
     """benchmark_for a stored run: its symbol, range, adjustment and curve."""
     dates, equity = run_curve(run)
@@ -148,6 +153,7 @@ def backtest_benchmark(
         initial_investment=float(run.initial_investment),
         ticker=ticker,
         with_equity=with_equity,
+        symbols=symbols,
     )
 
 
@@ -159,16 +165,19 @@ def backtest_to_dict(
     benchmark: str | None = DEFAULT_BENCHMARK,
     warnings: list[str] | None = None,
     trades: list[Trade] | None = None,
+    symbols: Mapping[str, Symbol | None] | None = None,
 ) -> dict[str, Any]:
     """The run as the endpoint answers it; `benchmark` as benchmark_for's ticker.
 
     include_equity adds the daily curves, include_rolling the tearsheet's rolling
     figures at every bar (without it, the last bar's only).
 
-    warnings and trades, when the caller has them already (backtest_run_answer),
-    save reading the run's bars and trades again.
+    warnings, trades and symbols (as benchmark_for's), when the caller has them
+    already (backtest_run_answer), save reading them again.
     """
-    compared = backtest_benchmark(run, benchmark, with_equity=include_equity)
+    compared = backtest_benchmark(
+        run, benchmark, with_equity=include_equity, symbols=symbols
+    )
     if not include_equity:
         compared.pop("equity", None)
     data: dict[str, Any] = {

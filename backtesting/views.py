@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 
 from backtesting.params import DEFAULT_BENCHMARK, parse_benchmark
 from backtesting.query_params import backtest_params
-from backtesting.selectors import backtest_to_dict
+from backtesting.selectors import DEFAULT_BENCHMARK_TICKER, backtest_to_dict
 from backtesting.services import backtest_run_answer
 from core.api.auth import api_endpoint
 from core.api.ratelimits import rate_limited
@@ -30,7 +30,13 @@ def backtest(
     include = {
         part.strip() for part in query.get("include", "").split(",") if part.strip()
     }
-    answer = backtest_run_answer(ticker=ticker, params=params, user=request.user)
+    answer = backtest_run_answer(
+        ticker=ticker,
+        params=params,
+        user=request.user,
+        # The default benchmark's Symbol in the same query as the run's.
+        also_read=(DEFAULT_BENCHMARK_TICKER,) if benchmark == DEFAULT_BENCHMARK else (),
+    )
     return JsonResponse(
         backtest_to_dict(
             answer.run,
@@ -39,5 +45,6 @@ def backtest(
             benchmark=benchmark,
             warnings=answer.warnings,
             trades=answer.trades,
+            symbols=answer.symbols,
         )
     )

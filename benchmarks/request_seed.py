@@ -61,13 +61,11 @@ def generated_spy(days: list[date]) -> pd.DataFrame:
 def _store(stack: Stack, ticker: str, bars: pd.DataFrame) -> None:
     rows = io.StringIO()
     bars.assign(source="import").to_csv(rows, index=False, header=False)
+    # The symbol through its writer, so every column gets its default.
+    stack.manage("shell", "-c", _SYMBOL_CREATE.format(ticker=ticker))
     with stack.database() as conn:
         row = conn.execute(
-            "INSERT INTO core_symbol (ticker, name, exchange, currency, is_active, "
-            "created_at, bar_count, missing_sessions, closed_day_bars, "
-            "suspected_splits, source_count) "
-            "VALUES (%s, %s, '', 'USD', true, now(), 0, 0, 0, 0, 0) RETURNING id",
-            [ticker, f"{ticker} (benchmark data)"],
+            "SELECT id FROM core_symbol WHERE ticker = %s", [ticker]
         ).fetchone()
         if row is None:
             raise StackError(f"could not store the symbol {ticker}")
@@ -83,6 +81,10 @@ def _store(stack: Stack, ticker: str, bars: pd.DataFrame) -> None:
         conn.execute("ANALYZE core_pricebar")
 
 
+_SYMBOL_CREATE = (
+    "from core.services import symbol_get_or_create; "
+    "symbol_get_or_create(ticker='{ticker}', name='{ticker} (benchmark data)')"
+)
 _FIGURES_REFRESH = (
     "from core.models import Symbol; from core.services import symbol_figures_refresh; "
     "symbol_figures_refresh(symbol_ids=Symbol.objects.values_list('pk', flat=True))"

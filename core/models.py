@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -10,6 +12,11 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.market import TICKER_PATTERN
+
+
+def new_data_version() -> int:
+    """A version of a symbol's bars and actions not used before (Symbol.data_version)."""
+    return secrets.randbits(62)
 
 
 class Symbol(models.Model):
@@ -49,6 +56,11 @@ class Symbol(models.Model):
     closed_day_bars = models.PositiveIntegerField(default=0, editable=False)
     suspected_splits = models.PositiveIntegerField(default=0, editable=False)
     source_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    # A new random number whenever the symbol's bars or corporate actions are written
+    # (core.services), so a process may keep what it read of them under (pk,
+    # data_version) (core.selectors.bars_read). Random rather than counted: a
+    # rolled-back write, or a test database reusing a pk, never meets a key again.
+    data_version = models.BigIntegerField(default=new_data_version, editable=False)
 
     class Meta:
         ordering = ["ticker"]

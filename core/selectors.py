@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +39,14 @@ from core.sessions import session_coverage
 def symbol_find(ticker: str) -> Symbol | None:
     """The stored Symbol of a normalised ticker, or None."""
     return Symbol.objects.filter(ticker=ticker).first()
+
+
+def symbols_found(tickers: Iterable[str]) -> dict[str, Symbol | None]:
+    """The stored Symbol of each normalised ticker (None if there is none), in one
+    query."""
+    wanted = set(tickers)
+    stored = {s.ticker: s for s in Symbol.objects.filter(ticker__in=wanted)}
+    return {ticker: stored.get(ticker) for ticker in wanted}
 
 
 def symbol_get(ticker: str) -> Symbol:
@@ -223,6 +233,37 @@ class BarsRead:
     adjusted: AdjustedBars
 
 
+# What backtests read of a symbol, kept by each process under the symbol's
+# data_version, which every writer of its bars and actions changes (core.services):
+# a new pair, amount or benchmark on the same bars reads no bar again, and a write
+# makes a key not seen before. Shared between callers: never change what they hold.
+# A 20-year adjusted read holds about 6 MB, hence few.
+_READS_KEPT = 16
+
+type _Reader[T] = Callable[[Symbol, str, date | None, date | None], T]
+
+
+def _kept_per_version[T](read: _Reader[T]) -> _Reader[T]:
+    """read(symbol, adjust, start, end), kept per (pk, data_version, adjust, start,
+    end); an unsaved symbol is read every time."""
+
+    @functools.lru_cache(maxsize=_READS_KEPT)
+    def kept(
+        pk: int, data_version: int, adjust: str, start: date | None, end: date | None
+    ) -> T:
+        del data_version  # part of the key only
+        return read(Symbol(pk=pk), adjust, start, end)
+
+    def read_or_kept(
+        symbol: Symbol, adjust: str, start: date | None, end: date | None
+    ) -> T:
+        if symbol.pk is None:
+            return read(symbol, adjust, start, end)
+        return kept(symbol.pk, symbol.data_version, adjust, start, end)
+
+    return read_or_kept
+
+
 def bars_read(
     symbol: Symbol,
     *,
@@ -235,8 +276,16 @@ def bars_read(
     When no action can apply, the bars are read only with the columns a run and its
     warnings use (RUN_COLUMNS), with float prices, and the adjusted frame is the
     as-traded one. (The engine works in floats anyway; adjusting keeps Decimals, as
-    core.adjustment computes exactly.)
+    core.adjustment computes exactly.) Kept per data_version (_kept_per_version):
+    the frames are shared, read-only by convention.
     """
+    return _bars_read_kept(symbol, adjust, start, end)
+
+
+@_kept_per_version
+def _bars_read_kept(
+    symbol: Symbol, adjust: str, start: date | None, end: date | None
+) -> BarsRead:
     actions = corporate_actions(symbol)
     if _may_apply(actions, adjust, start):
         frame = bars_frame(symbol, start=start, end=end)
@@ -257,8 +306,16 @@ def closes_adjusted(
 
     Without an action to apply the closes are read as floats: no Decimal per bar,
     no frame, two of six columns. With one, bars_adjusted computes them exactly,
-    then they are converted.
+    then they are converted. Kept per data_version like bars_read, so the arrays
+    are read-only.
     """
+    return _closes_kept(symbol, adjust, start, end)
+
+
+@_kept_per_version
+def _closes_kept(
+    symbol: Symbol, adjust: str, start: date | None, end: date | None
+) -> tuple[np.ndarray, np.ndarray]:
     actions = corporate_actions(symbol) if adjust != NONE else []
     if _may_apply(actions, adjust, start):
         frame = _adjusted(
@@ -275,7 +332,9 @@ def closes_adjusted(
     dates = pd.to_datetime(pd.Series(days, dtype=object)).to_numpy(
         dtype="datetime64[D]"
     )
-    return dates, np.array(closes, dtype=np.float64)
+    values = np.array(closes, dtype=np.float64)
+    dates.flags.writeable = values.flags.writeable = False
+    return dates, values
 
 
 def _closes_before(symbol: Symbol, days: list[date]) -> dict[date, Decimal]:

@@ -29,7 +29,14 @@ from core.data_quality import (
 from core.errors import Conflict
 from core.job_tasks import job_task_for
 from core.market import PRICE_DECIMALS, normalise_ticker
-from core.models import ApiToken, CorporateAction, Job, PriceBar, Symbol
+from core.models import (
+    ApiToken,
+    CorporateAction,
+    Job,
+    PriceBar,
+    Symbol,
+    new_data_version,
+)
 from core.queue_broker import TaskBatch
 from core.selectors import symbol_find
 from core.sessions import final_daily_bars
@@ -407,15 +414,25 @@ def symbol_figures_refresh(*, symbol_ids: Iterable[int]) -> dict[int, dict[str, 
     Every writer of bars or splits calls it for the symbols it wrote, in its own
     transaction, so the Symbols list and the dashboard read one row per symbol and
     never aggregate bars. Four small queries plus one UPDATE per symbol, each
-    through the (symbol, date) index. Returns the figures stored, by symbol.
+    through the (symbol, date) index. Each symbol gets a new data_version too (what
+    was read of its bars before is not used again). Returns the figures stored, by
+    symbol.
     """
     ids = sorted(set(symbol_ids))
     if not ids:
         return {}
     measured = symbols_figures_measured(ids)
     for pk, figures in measured.items():
+        figures["data_version"] = new_data_version()
         Symbol.objects.filter(pk=pk).update(**figures)
     return measured
+
+
+def _data_version_change(*, symbol: Symbol) -> None:
+    """A new Symbol.data_version, on the row and on the caller's object, for a write
+    that changes no figure (a dividend)."""
+    symbol.data_version = new_data_version()
+    Symbol.objects.filter(pk=symbol.pk).update(data_version=symbol.data_version)
 
 
 def symbol_get_or_create(*, ticker: str, name: str = "") -> Symbol:
@@ -774,7 +791,10 @@ def corporate_actions_upsert(
         )
         if any(action.kind == CorporateAction.Kind.SPLIT for action in to_write):
             # A recorded split is no longer a suspected one.
-            symbol_figures_refresh(symbol_ids=[symbol.pk])
+            stored = symbol_figures_refresh(symbol_ids=[symbol.pk])
+            symbol.data_version = stored[symbol.pk]["data_version"]
+        elif to_write:
+            _data_version_change(symbol=symbol)
     return ActionsWritten(inserted, updated, kept)
 
 

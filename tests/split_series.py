@@ -43,16 +43,19 @@ def record_action(
     split_factor: Decimal | None = None,
     dividend_amount: Decimal | None = None,
 ) -> CorporateAction:
+    """Recorded through the writer a file import uses (core.services)."""
+    from core.adjustment import Action
     from core.models import CorporateAction
+    from core.services import corporate_actions_upsert
 
-    return CorporateAction.objects.create(
+    value = split_factor if kind == "split" else dividend_amount
+    assert value is not None
+    corporate_actions_upsert(
         symbol=symbol,
-        kind=kind,
-        date=day,
-        split_factor=split_factor,
-        dividend_amount=dividend_amount,
+        actions=[Action(kind=kind, day=day, value=value)],
         source=CorporateAction.Source.IMPORT,
     )
+    return CorporateAction.objects.get(symbol=symbol, kind=kind, date=day)
 
 
 def plain_symbol(ticker: str = "PLAIN") -> Symbol:

@@ -15,9 +15,15 @@ from backtesting.equity_series import pack
 from backtesting.models import BacktestRun, Trade
 from backtesting.params import BacktestParams
 from core.data_quality import price_warnings_of
-from core.errors import Conflict, NotEnoughData, NotFound
+from core.errors import Conflict, NotEnoughData, NotFound, UnknownSymbol
 from core.models import Symbol
-from core.selectors import AdjustedBars, BarsRead, bars_adjusted, bars_read, symbol_get
+from core.selectors import (
+    AdjustedBars,
+    BarsRead,
+    bars_adjusted,
+    bars_read,
+    symbols_found,
+)
 from core.services import Requester, author_or_none
 
 _CENTS = Decimal("0.01")
@@ -80,6 +86,8 @@ class RunAnswer:
     run: BacktestRun
     warnings: list[str]  # core.data_quality.price_warnings of the run's bars
     trades: list[Trade] | None  # the trades just stored; None for a stored run
+    # The Symbols read with the run's own (also_read), by ticker; None: not stored.
+    symbols: dict[str, Symbol | None]
 
 
 def backtest_run_create(
@@ -96,10 +104,18 @@ def backtest_run_create(
 
 
 def backtest_run_answer(
-    *, ticker: str, params: BacktestParams, user: Requester = None
+    *,
+    ticker: str,
+    params: BacktestParams,
+    user: Requester = None,
+    also_read: tuple[str, ...] = (),
 ) -> RunAnswer:
-    """backtest_run_create, and the warnings and trades its answer needs."""
-    symbol = symbol_get(ticker)
+    """backtest_run_create, and the warnings and trades its answer needs; the
+    Symbols of also_read (a benchmark's) are read in the same query as ticker's."""
+    symbols = symbols_found((ticker, *also_read))
+    symbol = symbols[ticker]
+    if symbol is None:
+        raise UnknownSymbol(ticker)
     read = _bars_read(symbol, params)
     adjusted = read.adjusted
     bars = adjusted.frame
@@ -134,7 +150,7 @@ def backtest_run_answer(
     stored = BacktestRun.objects.filter(**inputs).first()
     if stored is not None:
         stored.symbol = symbol  # read already: the answer names it
-        return RunAnswer(stored, warnings, None)
+        return RunAnswer(stored, warnings, None, symbols)
     try:
         result = run_backtest(
             bars,
@@ -159,8 +175,8 @@ def backtest_run_answer(
         if stored is None:
             raise
         stored.symbol = symbol
-        return RunAnswer(stored, warnings, None)
-    return RunAnswer(run, warnings, trades)
+        return RunAnswer(stored, warnings, None, symbols)
+    return RunAnswer(run, warnings, trades, symbols)
 
 
 def _commit_without_waiting_for_disk() -> None:
