@@ -390,8 +390,9 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume", "source")
 def symbol_save(*, symbol: Symbol) -> Symbol:
     """Save a symbol edited by staff, with its ticker normalised and checked.
 
-    The figures of its bars are left as stored: a write of bars may have changed
-    them since the form was read.
+    The figures of its bars and its data_version are left as stored: a write of
+    bars may have changed them since the form was read, and an old version would
+    let processes answer from bars they read before that write.
     """
     symbol.ticker = normalise_ticker(symbol.ticker)
     symbol.full_clean()
@@ -401,7 +402,9 @@ def symbol_save(*, symbol: Symbol) -> Symbol:
     edited = [
         field.name
         for field in Symbol._meta.concrete_fields
-        if not field.primary_key and field.name not in FIGURE_FIELDS
+        if not field.primary_key
+        and field.name not in FIGURE_FIELDS
+        and field.name != "data_version"
     ]
     symbol.save(update_fields=edited)
     return symbol

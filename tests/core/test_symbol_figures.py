@@ -139,11 +139,16 @@ def test_staff_saving_a_symbol_read_before_a_write_keep_the_new_figures():
     read_earlier = Symbol.objects.get(pk=symbol.pk)
     prices_upsert(symbol=symbol, bars=frame(DAYS), source="sample", now=LATER)
 
+    written = Symbol.objects.get(pk=symbol.pk).data_version
+
     read_earlier.name = "Edited"
     symbol_save(symbol=read_earlier)
 
-    assert Symbol.objects.get(pk=symbol.pk).name == "Edited"
+    after = Symbol.objects.get(pk=symbol.pk)
+    assert after.name == "Edited"
     assert stored(symbol) == counted(symbol) and stored(symbol)["bar_count"] > 0
+    # Not the version read before the write: no process may answer from older bars.
+    assert after.data_version == written != read_earlier.data_version
 
 
 def test_deleting_generated_symbols_leaves_the_others_figures_alone():
