@@ -24,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,14 @@ if not __package__:  # run as `python benchmarks/request.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.load import bounded
-from benchmarks.load_client import FASTS, SLOWS, Load, Recorder, api_session
+from benchmarks.load_client import (
+    FASTS,
+    REQUEST_TIMEOUT,
+    SLOWS,
+    Load,
+    Recorder,
+    api_session,
+)
 from benchmarks.load_report import PhaseResult, percentile
 from benchmarks.request_seed import BACKTEST_TICKER, forget_runs, seed
 from benchmarks.results import (
@@ -56,6 +64,8 @@ SECTION = Section("request", heading="Request")
 PEER_SCRIPT = Path(__file__).resolve().parent / "peer_backtesting_py.py"
 INVESTMENT = 10_000
 BACKTEST_PATH = f"/backtest/{BACKTEST_TICKER}/{INVESTMENT}/"
+# An authenticated request that does everything before the work: the floor of a backtest.
+UNKNOWN_PATH = f"/backtest/NOPE/{INVESTMENT}/"
 # As benchmarks/load.py runs production on this machine (2 CPUs).
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 4
@@ -156,11 +166,21 @@ def timed(
     return body
 
 
+def timed_not_found(session: requests.Session, url: str, into: list[float]) -> None:
+    """Like timed, for a request whose right answer is 404 (not a failure)."""
+    clock = time.perf_counter()
+    response = session.get(url, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+    into.append(time.perf_counter() - clock)
+    if response.status_code != 404:
+        raise StackError(f"{url} answered {response.status_code}, not 404")
+
+
 def sequential(
     stack: Stack, token: str, peer: Peer, *, rounds: int, per_round: int
 ) -> tuple[list[Latencies], Recorder, dict[str, object]]:
-    """Rounds of: the peer's runs, /healthz, fresh /backtest/, stored /backtest/."""
-    health, fresh, stored = [], [], []
+    """Rounds of: the peer's runs, /healthz, an authenticated 404, fresh /backtest/,
+    stored /backtest/."""
+    health, unknown, fresh, stored = [], [], [], []
     recorder = Recorder()
     base = stack.base_url
     answer: dict[str, object] = {}
@@ -175,6 +195,8 @@ def sequential(
             for _ in range(per_round):
                 timed(session, base + "/healthz", recorder, health)
             for _ in range(per_round):
+                timed_not_found(session, base + UNKNOWN_PATH, unknown)
+            for _ in range(per_round):
                 forget_runs(stack, BACKTEST_TICKER)
                 answer = timed(session, base + BACKTEST_PATH, recorder, fresh) or {}
             for _ in range(per_round):
@@ -183,6 +205,10 @@ def sequential(
         [
             Latencies("backtesting.py bare run (in-process, no HTTP)", peer.samples),
             Latencies("`/healthz` (the stack's floor)", health),
+            Latencies(
+                f"`{UNKNOWN_PATH}` (404: the token, the rate limit, the look-up)",
+                unknown,
+            ),
             Latencies(f"`{BACKTEST_PATH}`, run and stored (fresh)", fresh),
             Latencies(f"`{BACKTEST_PATH}`, the stored run answered", stored),
         ],
@@ -287,7 +313,7 @@ def section_lines(
     answer: dict[str, object],
     errors: int,
 ) -> list[str]:
-    peer_run, health, fresh, _ = latencies
+    peer_run, health, unknown, fresh, _ = latencies
     ratio = fresh.median / peer_run.median
     health_rate = per_second(phases["healthz"])
     new_rate = per_second(phases["backtest, a new pair each"])
@@ -325,7 +351,8 @@ def section_lines(
         *(row.row(health.median) for row in latencies),
         "",
         f"Fresh `{BACKTEST_PATH}` / backtesting.py's run: {ratio:.2f} (target at most "
-        f"{LATENCY_TARGET:.2f}, {verdict(ratio <= LATENCY_TARGET)}).",
+        f"{LATENCY_TARGET:.2f}, {verdict(ratio <= LATENCY_TARGET)}); the authenticated "
+        f"404 alone: {unknown.median / peer_run.median:.2f}.",
         "",
         f"Throughput: {connections} client threads (keep-alive sessions) for "
         f"{seconds:.0f} s each after a 3 s warm-up; a new pair asks "
