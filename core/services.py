@@ -22,7 +22,6 @@ from django_q.tasks import async_task
 
 from core.adjustment import Action
 from core.data_quality import (
-    FIGURE_FIELDS,
     symbol_suspected_splits,
     symbols_figures_measured,
 )
@@ -390,9 +389,10 @@ _BAR_FIELDS = ("open", "high", "low", "close", "volume", "source")
 def symbol_save(*, symbol: Symbol) -> Symbol:
     """Save a symbol edited by staff, with its ticker normalised and checked.
 
-    The figures of its bars and its data_version are left as stored: a write of
-    bars may have changed them since the form was read, and an old version would
-    let processes answer from bars they read before that write.
+    Only the fields staff may edit are written: the figures of its bars and its
+    data_version (editable=False, owned by the writers of bars) stay as stored, since
+    a write of bars may have changed them since the form was read, and an old
+    version would let processes answer from bars they read before that write.
     """
     symbol.ticker = normalise_ticker(symbol.ticker)
     symbol.full_clean()
@@ -402,9 +402,7 @@ def symbol_save(*, symbol: Symbol) -> Symbol:
     edited = [
         field.name
         for field in Symbol._meta.concrete_fields
-        if not field.primary_key
-        and field.name not in FIGURE_FIELDS
-        and field.name != "data_version"
+        if field.editable and not field.primary_key
     ]
     symbol.save(update_fields=edited)
     return symbol

@@ -37,7 +37,13 @@ def backtest(client, ticker: str, query: str = SHORT) -> dict:
 
 
 def bar_reads(queries: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in queries.captured_queries if "core_pricebar" in q["sql"]]
+    """The queries that read bars or corporate actions."""
+    tables = ("core_pricebar", "core_corporateaction")
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if any(table in q["sql"] for table in tables)
+    ]
 
 
 def next_bars(symbol: Symbol, count: int) -> pd.DataFrame:
@@ -57,7 +63,7 @@ def next_bars(symbol: Symbol, count: int) -> pd.DataFrame:
     )
 
 
-def test_a_second_pair_on_the_same_bars_reads_no_bar(token_client, kept):
+def test_a_second_pair_on_the_same_bars_reads_no_bar_or_action(token_client, kept):
     first = backtest(token_client, "KEPT")
 
     with CaptureQueriesContext(connection) as queries:
