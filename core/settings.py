@@ -317,7 +317,7 @@ if CACHE_BACKEND == "auto":
 if CACHE_BACKEND == "redis":
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.OneTripIncrRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stockdesk",
             # A Redis that stops answering fails the request in seconds, not minutes.

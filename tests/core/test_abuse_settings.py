@@ -58,7 +58,7 @@ def test_the_defaults_serve_the_local_demo():
 
 def test_with_redis_url_the_cache_is_shared_in_redis():
     config = loaded(REDIS_URL="rediss://:token@cache.example:6379/3")
-    assert config["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"]["BACKEND"] == "core.redis_cache.OneTripIncrRedisCache"
     assert config["cache"]["LOCATION"] == "rediss://:token@cache.example:6379/3"
     assert loaded(REDIS_URL="redis://x:6379/0", CACHE_BACKEND="locmem")["cache"][
         "BACKEND"

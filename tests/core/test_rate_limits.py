@@ -136,7 +136,7 @@ def test_twenty_concurrent_calls_against_ten_allowed_give_ten(settings, backend)
         if not _redis_reachable():
             pytest.skip(f"no Redis at {REDIS_URL}")
         location = REDIS_URL
-        cache_backend = "django.core.cache.backends.redis.RedisCache"
+        cache_backend = "core.redis_cache.OneTripIncrRedisCache"
     else:
         location = f"probe-{uuid.uuid4().hex}"
         cache_backend = "django.core.cache.backends.locmem.LocMemCache"
