@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
-from backtesting.engine import BacktestResult, NotEnoughBars, bars_needed, run_backtest
+from backtesting.engine import (
+    BacktestResult,
+    NotEnoughBars,
+    PriceArrays,
+    bars_needed,
+    prepare_bars,
+    run_prepared,
+)
 from backtesting.equity_series import pack
-from backtesting.models import BacktestRun, Trade
+from backtesting.models import BACKTEST_INPUTS, BacktestRun, Trade
 from backtesting.params import BacktestParams
+from backtesting.services.run_rows import run_rows_insert
 from core.data_quality import price_warnings_of
 from core.errors import Conflict, NotEnoughData, NotFound, UnknownSymbol
 from core.models import Symbol
@@ -22,6 +32,7 @@ from core.selectors import (
     BarsRead,
     bars_adjusted,
     bars_read,
+    kept_per_version,
     symbols_found,
 )
 from core.services import Requester, author_or_none
@@ -67,6 +78,20 @@ def _bars_read(symbol: Symbol, params: BacktestParams) -> BarsRead:
         )
     except ValueError as exc:
         raise _bad_action(symbol.ticker, params, exc) from exc
+
+
+@kept_per_version
+def _prices_kept(
+    symbol: Symbol, adjust: str, start: date | None, end: date | None
+) -> PriceArrays:
+    """The engine's arrays of the run's bars (bars_read, kept as they are), so that
+    another pair on the same bars does not convert them again. Read-only."""
+    prices = prepare_bars(
+        bars_read(symbol, adjust=adjust, start=start, end=end).adjusted.frame
+    )
+    for array in vars(prices).values():
+        array.flags.writeable = False
+    return prices
 
 
 def _bad_action(ticker: str, params: BacktestParams, exc: ValueError) -> Conflict:
@@ -147,13 +172,13 @@ def backtest_run_answer(
         "end_date": last,
         "bar_count": len(bars),
     }
-    stored = BacktestRun.objects.filter(**inputs).first()
+    stored = _stored_run(inputs)
     if stored is not None:
         stored.symbol = symbol  # read already: the answer names it
         return RunAnswer(stored, warnings, None, symbols)
     try:
-        result = run_backtest(
-            bars,
+        result = run_prepared(
+            _prices_kept(symbol, params.adjust, params.start, params.end),
             fast=params.fast,
             slow=params.slow,
             initial_investment=float(params.initial_investment),
@@ -165,42 +190,66 @@ def backtest_run_answer(
             f"{params.slow} backtest needs at least {bars_needed(params.slow)}.",
             details={"needed": exc.needed, "available": exc.available},
         ) from exc
-    try:
-        run, trades = _run_store(
-            inputs=inputs, adjustment=adjusted.block(), result=result, user=user
-        )
-    except IntegrityError:
+    run, trades = _run_rows(
+        inputs=inputs, adjustment=adjusted.block(), result=result, user=user
+    )
+    if not run_rows_insert(run, trades):
         # The same run was stored by another request since the look-up above.
-        stored = BacktestRun.objects.filter(**inputs).first()
+        stored = _stored_run(inputs)
         if stored is None:
-            raise
+            raise Conflict(
+                f"{ticker}'s run was stored and removed while this one was made; "
+                "ask again.",
+                code="run_changed",
+                details={"symbol": ticker},
+            )
         stored.symbol = symbol
         return RunAnswer(stored, warnings, None, symbols)
     return RunAnswer(run, warnings, trades, symbols)
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """On PostgreSQL, this transaction's commit does not wait for its WAL to reach
-    the disk (synchronous_commit off, for this transaction only): the flush was
-    about 5 ms of a fresh /backtest/ answer here. A crash may lose the runs of the
-    last fraction of a second, never corrupt or half-write one, and a lost run is
-    recomputed from the same bars by the same request (DESIGN §10)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+# The columns of the model's unique constraint (BACKTEST_INPUTS).
+_INPUT_FIELDS = [
+    field
+    for field in BacktestRun._meta.concrete_fields
+    if field.name in BACKTEST_INPUTS
+]
 
 
-@transaction.atomic
-def _run_store(
+def _stored_run(inputs: dict[str, Any]) -> BacktestRun | None:
+    """The run stored for these inputs (backtest_inputs_unique), or None.
+
+    Raw SQL, with the values prepared by the model's fields as a filter would: the
+    ORM took longer to compile this ten-column filter than the database to answer.
+    """
+    values = [
+        field.get_db_prep_value(
+            inputs[field.name].pk if field.is_relation else inputs[field.name],
+            connection,
+        )
+        for field in _INPUT_FIELDS
+    ]
+    return next(iter(BacktestRun.objects.raw(_stored_run_sql(), values)), None)
+
+
+@functools.cache
+def _stored_run_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(BacktestRun._meta.db_table)
+    where = " AND ".join(f"{quote(field.column)} = %s" for field in _INPUT_FIELDS)
+    return f"SELECT * FROM {table} WHERE {where}"  # noqa: S608 - names from the model
+
+
+def _run_rows(
     *,
     inputs: dict[str, Any],
     adjustment: dict[str, Any],
     result: BacktestResult,
     user: Requester,
 ) -> tuple[BacktestRun, list[Trade]]:
-    _commit_without_waiting_for_disk()
+    """The run and its trades as rows, not yet stored (run_rows_insert)."""
     metrics = result.metrics
-    run = BacktestRun.objects.create(
+    run = BacktestRun(
         **inputs,
         adjustment=adjustment,
         final_equity=_money(metrics.final_equity),
@@ -212,7 +261,7 @@ def _run_store(
         equity_curve=_curve(result),
         created_by=author_or_none(user),
     )
-    trades = Trade.objects.bulk_create(
+    trades = [
         Trade(
             run=run,
             number=number,
@@ -227,5 +276,5 @@ def _run_store(
             closed_at_end=trade.closed_at_end,
         )
         for number, trade in enumerate(result.trades, start=1)
-    )
+    ]
     return run, trades

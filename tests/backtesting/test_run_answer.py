@@ -157,18 +157,19 @@ def test_a_new_run_over_http_makes_a_bounded_number_of_queries(
     plain_symbol("SPY")  # the default benchmark, stored
     split_symbol("COUNT")
 
-    # The token (look-up, last use), the user's permissions (user's, group's), the
-    # symbol and the benchmark's in one, the symbol's actions and bars, the stored
-    # look-up, the writes (run, trades and the transaction around them: 4, and on
-    # PostgreSQL the commit's synchronous_commit setting), the benchmark's actions
-    # and closes. Before, the answer read the bars, actions and trades again: 19.
+    # The token and its user (one), its last use, the user's permissions (user's,
+    # group's), the symbol and the benchmark's in one, the symbol's actions and
+    # bars, the stored look-up, the run and its trades (on PostgreSQL one statement,
+    # its own transaction; elsewhere the ORM's inserts in a transaction), the
+    # benchmark's actions and closes. Originally 19, and 15 before the writes were
+    # one statement.
     on_postgresql = connection.vendor == "postgresql"
-    with django_assert_max_num_queries(15 if on_postgresql else 14):
+    with django_assert_max_num_queries(11 if on_postgresql else 14):
         response = token_client.get("/backtest/COUNT/10000/?fast=20&slow=50")
     assert response.status_code == 200
     # Another pair on the same bars reads neither symbol's bars nor actions again
     # (kept per data version), and the token's last use is this minute's already.
-    with django_assert_max_num_queries(10 if on_postgresql else 9):
+    with django_assert_max_num_queries(6 if on_postgresql else 9):
         response = token_client.get("/backtest/COUNT/10000/?fast=10&slow=40")
 
     assert response.status_code == 200
