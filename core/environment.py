@@ -57,6 +57,9 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+POSTGRESQL_ENGINE = "core.postgresql"
+
+
 def database_from_env(*, sqlite_path: Path) -> dict[str, Any]:
     """DATABASE_URL first, then the original brief's DATABASE_* variables, else SQLite."""
     url = env_str("DATABASE_URL")
@@ -90,5 +93,7 @@ def database_from_env(*, sqlite_path: Path) -> dict[str, Any]:
         }
         config["CONN_MAX_AGE"] = 0
     elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, checking a reused connection after an idle spell only.
+        config["ENGINE"] = POSTGRESQL_ENGINE
         config["CONN_HEALTH_CHECKS"] = True
     return config

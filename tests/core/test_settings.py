@@ -51,7 +51,7 @@ def test_the_original_brief_variables_configure_postgresql():
     )
     assert result.returncode == 0, result.stderr
     config = json.loads(result.stdout)
-    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["engine"] == "core.postgresql"
     assert (config["name"], config["user"], config["host"], config["port"]) == (
         "django_db",
         "django_user",

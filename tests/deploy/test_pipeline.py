@@ -207,7 +207,7 @@ def test_compose_creates_and_uses_the_database_the_brief_env_names(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
-        "django.db.backends.postgresql",
+        "core.postgresql",
         "django_db",
         "django_user",
         "db",

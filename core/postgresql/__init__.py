@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend, with a health check made only after an idle spell."""
