@@ -118,6 +118,15 @@ def _period_return(growth: np.ndarray, end: int, base: int) -> float | None:
     return _pct(growth[end] / growth[base] - 1.0)
 
 
+def _period_returns(
+    growth: np.ndarray, ends: np.ndarray, bases: np.ndarray
+) -> list[float | None]:
+    """_period_return of each (end, base) pair, computed as arrays."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = (growth[ends] / growth[bases] - 1.0) * 100.0
+    return [value if math.isfinite(value) else None for value in values.tolist()]
+
+
 def monthly_returns(dates: np.ndarray, returns: np.ndarray) -> dict[str, Any]:
     """Compounded daily returns per calendar month, and per year, in %.
 
@@ -130,16 +139,22 @@ def monthly_returns(dates: np.ndarray, returns: np.ndarray) -> dict[str, Any]:
     month_bases = np.concatenate(([0], month_ends[:-1]))
     years = months // 12 + 1970
     rows: dict[int, dict[str, Any]] = {}
-    for end, base in zip(month_ends, month_bases, strict=True):
-        year = int(years[end])
+    for month, value in zip(
+        months[month_ends].tolist(),
+        _period_returns(growth, month_ends, month_bases),
+        strict=True,
+    ):
+        year = month // 12 + 1970
         row = rows.setdefault(year, {"year": year, "months": [None] * 12})
-        row["months"][int(months[end] % 12)] = _period_return(
-            growth, int(end), int(base)
-        )
+        row["months"][month % 12] = value
     year_ends = np.flatnonzero(np.diff(np.append(years, years[-1] + 1)) != 0)
     year_bases = np.concatenate(([0], year_ends[:-1]))
-    for end, base in zip(year_ends, year_bases, strict=True):
-        rows[int(years[end])]["year_pct"] = _period_return(growth, int(end), int(base))
+    for year, value in zip(
+        years[year_ends].tolist(),
+        _period_returns(growth, year_ends, year_bases),
+        strict=True,
+    ):
+        rows[year]["year_pct"] = value
     return {"rows": [rows[year] for year in sorted(rows)]}
 
 
