@@ -30,6 +30,7 @@ from core.adjustment import (
 from core.adjustment import adjust as adjust_frame
 from core.errors import NotFound, UnknownSymbol
 from core.market import BAR_COLUMNS
+from core.model_rows import columns_of, rows_as
 from core.models import CorporateAction, Job, PriceBar, Symbol
 from core.sessions import session_coverage
 
@@ -53,8 +54,8 @@ def symbols_found(tickers: Iterable[str]) -> dict[str, Symbol | None]:
     table = quote(Symbol._meta.db_table)
     column = quote(Symbol._meta.get_field("ticker").column)
     places = ", ".join(["%s"] * len(wanted))
-    sql = f"SELECT * FROM {table} WHERE {column} IN ({places})"  # noqa: S608 - names from the model
-    stored = {s.ticker: s for s in Symbol.objects.raw(sql, wanted)}
+    sql = f"SELECT {columns_of(Symbol)} FROM {table} WHERE {column} IN ({places})"  # noqa: S608 - names from the model
+    stored = {s.ticker: s for s, _ in rows_as(Symbol, sql, wanted)}
     return {ticker: stored.get(ticker) for ticker in wanted}
 
 

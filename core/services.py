@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -28,6 +29,7 @@ from core.data_quality import (
 from core.errors import Conflict
 from core.job_tasks import job_task_for
 from core.market import PRICE_DECIMALS, normalise_ticker
+from core.model_rows import columns_of, rows_as
 from core.models import (
     ApiToken,
     CorporateAction,
@@ -356,13 +358,15 @@ def api_token_create(*, user: User, name: str) -> NewToken:
 def api_token_authenticate(*, raw_key: str) -> User | None:
     """The active owner of an unrevoked token with this raw key, or None.
 
-    One query reads the token and its user (raw SQL: the ORM's compiling of the
-    joined look-up took as long as the query itself, on every API request).
+    One query reads the token and its user (raw SQL, core.model_rows: the ORM's
+    compiling of the joined look-up took as long as the query itself, on every API
+    request).
     """
     now = timezone.now()
     last_used = ApiToken._meta.get_field("last_used_at")
-    owners = User.objects.raw(
-        _TOKEN_OWNER_SQL,
+    owners = rows_as(
+        User,
+        _token_owner_sql(),
         [
             # "Last used" to the minute: a write per request was a tenth of a
             # backtest's time, and a busy token would also serialise its requests
@@ -371,25 +375,26 @@ def api_token_authenticate(*, raw_key: str) -> User | None:
             _hash_key(raw_key),
         ],
     )
-    user = next(iter(owners), None)
-    if user is None:
+    if not owners:
         return None
-    token = vars(user)  # the query's two extra columns, set on the User by raw()
-    if token["token_stale"]:
-        ApiToken.objects.filter(pk=token["token_id"]).filter(
+    user, (token_id, stale) = owners[0]
+    if stale:
+        ApiToken.objects.filter(pk=token_id).filter(
             Q(last_used_at__isnull=True)
             | Q(last_used_at__lte=now - LAST_USED_PRECISION)
         ).update(last_used_at=now)
     return user
 
 
-_TOKEN_OWNER_SQL = f"""
-    SELECT u.*, t.id AS token_id,
-        (t.last_used_at IS NULL OR t.last_used_at <= %s) AS token_stale
-    FROM {User._meta.db_table} u
-    JOIN {ApiToken._meta.db_table} t ON t.user_id = u.id
-    WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active
-"""  # noqa: S608 - names from the models, values as parameters
+@functools.cache
+def _token_owner_sql() -> str:
+    users, tokens = User._meta.db_table, ApiToken._meta.db_table
+    return f"""
+        SELECT {columns_of(User, "u")}, t.id,
+            (t.last_used_at IS NULL OR t.last_used_at <= %s)
+        FROM {users} u JOIN {tokens} t ON t.user_id = u.id
+        WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active
+    """  # noqa: S608 - names from the models, values as parameters
 
 
 def api_token_revoke(*, token: ApiToken) -> ApiToken:

@@ -26,6 +26,7 @@ from backtesting.params import BacktestParams
 from backtesting.services.run_rows import run_rows_insert
 from core.data_quality import price_warnings_of
 from core.errors import Conflict, NotEnoughData, NotFound, UnknownSymbol
+from core.model_rows import columns_of, rows_as
 from core.models import Symbol
 from core.selectors import (
     AdjustedBars,
@@ -219,8 +220,9 @@ _INPUT_FIELDS = [
 def _stored_run(inputs: dict[str, Any]) -> BacktestRun | None:
     """The run stored for these inputs (backtest_inputs_unique), or None.
 
-    Raw SQL, with the values prepared by the model's fields as a filter would: the
-    ORM took longer to compile this ten-column filter than the database to answer.
+    Raw SQL (core.model_rows), with the values prepared by the model's fields as a
+    filter would: the ORM took longer to compile this ten-column filter than the
+    database to answer.
     """
     values = [
         field.get_db_prep_value(
@@ -229,7 +231,8 @@ def _stored_run(inputs: dict[str, Any]) -> BacktestRun | None:
         )
         for field in _INPUT_FIELDS
     ]
-    return next(iter(BacktestRun.objects.raw(_stored_run_sql(), values)), None)
+    found = rows_as(BacktestRun, _stored_run_sql(), values)
+    return found[0][0] if found else None
 
 
 @functools.cache
@@ -237,7 +240,7 @@ def _stored_run_sql() -> str:
     quote = connection.ops.quote_name
     table = quote(BacktestRun._meta.db_table)
     where = " AND ".join(f"{quote(field.column)} = %s" for field in _INPUT_FIELDS)
-    return f"SELECT * FROM {table} WHERE {where}"  # noqa: S608 - names from the model
+    return f"SELECT {columns_of(BacktestRun)} FROM {table} WHERE {where}"  # noqa: S608 - names from the model
 
 
 def _run_rows(
