@@ -56,3 +56,11 @@ def test_a_missing_count_is_an_error_and_is_not_created(cache):
     assert not redis.Redis.from_url(REDIS_URL).exists(
         cache.make_and_validate_key("gone")
     )
+
+
+def test_commands_share_one_client_per_server(cache):
+    cache.set("a", 1)
+    cache.set("b", 2)
+
+    assert cache._cache.get_client(write=True) is cache._cache.get_client()
+    assert cache.get_many(["a", "b"]) == {"a": 1, "b": 2}
