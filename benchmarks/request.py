@@ -184,10 +184,10 @@ def sequential(
     recorder = Recorder()
     base = stack.base_url
     answer: dict[str, object] = {}
-    with api_session(token) as session:
+    with api_session(token) as session, stack.database() as database:
         session.headers["Accept"] = "application/json"
         for _ in range(WARMUP_REQUESTS):
-            forget_runs(stack, BACKTEST_TICKER)
+            forget_runs(database, BACKTEST_TICKER)
             timed(session, base + BACKTEST_PATH, recorder, [])
             timed(session, base + "/healthz", recorder, [])
         for _ in range(rounds):
@@ -197,7 +197,7 @@ def sequential(
             for _ in range(per_round):
                 timed_not_found(session, base + UNKNOWN_PATH, unknown)
             for _ in range(per_round):
-                forget_runs(stack, BACKTEST_TICKER)
+                forget_runs(database, BACKTEST_TICKER)
                 answer = timed(session, base + BACKTEST_PATH, recorder, fresh) or {}
             for _ in range(per_round):
                 timed(session, base + BACKTEST_PATH, recorder, stored)

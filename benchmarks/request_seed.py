@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psycopg
 
 from benchmarks.stack import Stack, StackError
 
@@ -121,9 +122,11 @@ _FORGET = (
 )
 
 
-def forget_runs(stack: Stack, ticker: str) -> None:
+def forget_runs(database: psycopg.Connection, ticker: str) -> None:
     """Delete the ticker's stored runs, so the next request runs the backtest again
-    rather than answering the stored one (DESIGN §10)."""
-    with stack.database() as conn:
-        for statement in _FORGET:
-            conn.execute(statement, [ticker])
+    rather than answering the stored one (DESIGN §10).
+
+    On a connection the caller keeps open (Stack.database()): one opened per call
+    made PostgreSQL start a backend and end it beside the request timed next."""
+    for statement in _FORGET:
+        database.execute(statement, [ticker])
