@@ -42,7 +42,9 @@ def _iso(dates: np.ndarray) -> list[str]:
 
 
 def _day(value: np.datetime64) -> str:
-    return str(np.datetime_as_string(value, unit="D"))
+    # datetime.date's isoformat: the same text as numpy's, in a third of the time.
+    day: date = value.astype("datetime64[D]").item()
+    return day.isoformat()
 
 
 def _calendar_days(later: np.datetime64, earlier: np.datetime64) -> int:
@@ -90,7 +92,7 @@ def worst_drawdowns(
     # (fall 0), which cannot lower a segment's minimum.
     last = len(equity) - 1
     periods = []
-    for index in np.argsort(depths, kind="stable")[:count]:
+    for index in np.argsort(depths, kind="stable")[:count].tolist():
         first, stop = int(starts[index]), int(ends[index])
         peak = first - 1  # day 0 is never under water
         trough = first + int(np.argmin(falls[first:stop]))
