@@ -28,16 +28,18 @@ def columns_of(model: type[Model], table: str | None = None) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _converters(model: type[Model], db: BaseDatabaseWrapper) -> _Converters:
-    """What the ORM converts each column's value with on this database (as
-    SQLCompiler.get_converters), by position."""
-    plan = []
-    for position, field in enumerate(model._meta.concrete_fields):
+def _plan(model: type[Model], db: BaseDatabaseWrapper) -> tuple[list[str], _Converters]:
+    """The model's attribute names in field order, and what the ORM converts each
+    column's value with on this database (as SQLCompiler.get_converters), by
+    position."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for position, field in enumerate(fields):
         column = field.get_col(model._meta.db_table)
         found = db.ops.get_db_converters(column) + column.get_db_converters(db)
         if found:
-            plan.append((position, tuple(found), column))
-    return tuple(plan)
+            converters.append((position, tuple(found), column))
+    return [f.attname for f in fields], tuple(converters)
 
 
 def rows_as[M: Model](
@@ -46,10 +48,8 @@ def rows_as[M: Model](
     """Each row of `sql`, which selects columns_of(model) first, as (the instance,
     the row's further columns as the driver answers them)."""
     db = connections[DEFAULT_DB_ALIAS]
-    fields = model._meta.concrete_fields
-    names = [f.attname for f in fields]
-    width = len(fields)
-    converters = _converters(model, db)
+    names, converters = _plan(model, db)
+    width = len(names)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from backtesting.models import BacktestRun, Trade
-from backtesting.services import backtest_run_create
+from backtesting.services import backtest_run_answer, backtest_run_create
 from backtesting.services.run_rows import run_rows_insert
 from tests.backtesting.test_backtest_reuse import PARAMS, wave_symbol
 
@@ -36,7 +36,8 @@ def test_the_stored_rows_read_back_as_the_run_and_trades_written(django_user_mod
     analyst = django_user_model.objects.create_user(username="analyst", is_staff=True)
     wave_symbol("ROWS")
 
-    run = backtest_run_create(ticker="ROWS", params=PARAMS, user=analyst)
+    answer = backtest_run_answer(ticker="ROWS", params=PARAMS, user=analyst)
+    run = answer.run
 
     stored = BacktestRun.objects.get(pk=run.pk)
     for field in BacktestRun._meta.concrete_fields:
@@ -47,6 +48,13 @@ def test_the_stored_rows_read_back_as_the_run_and_trades_written(django_user_mod
     trades = list(stored.trades.order_by("number"))
     assert [t.number for t in trades] == list(range(1, stored.trade_count + 1))
     assert stored.trade_count > 0
+    # Every trade as answered (the values written) is the trade stored, id included.
+    assert answer.trades is not None and len(answer.trades) == len(trades)
+    for written, read in zip(answer.trades, trades, strict=True):
+        for field in Trade._meta.concrete_fields:
+            assert getattr(read, field.attname) == getattr(written, field.attname), (
+                field.name
+            )
 
 
 def test_a_run_stored_already_is_not_written_again():
