@@ -77,3 +77,22 @@ def test_the_migration_packs_the_json_curves_and_unpacks_them_when_reversed():
         call_command("migrate", "backtesting", verbosity=0)
 
     assert equity_points(BacktestRun.objects.get(pk=run.pk)) == before
+
+
+@pytest.mark.django_db
+def test_a_curve_is_stored_uncompressed_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("the column's storage is PostgreSQL's (migration 0008)")
+    run = _run("RAWC")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_size(equity_curve), octet_length(equity_curve) "
+            "FROM backtesting_backtestrun WHERE id = %s",
+            [run.pk],
+        )
+        stored, length = cursor.fetchone()
+
+    # 300 bars of 20 bytes: out of line, byte for byte (pglz shrank it before).
+    assert length == 300 * 20
+    assert stored == length
