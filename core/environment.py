@@ -58,6 +58,8 @@ def env_rate(name: str, default: str) -> str:
 
 
 POSTGRESQL_ENGINE = "core.postgresql"
+# psycopg's own default: a server-bound statement is prepared after five runs.
+PREPARE_THRESHOLD = 5
 
 
 def database_from_env(*, sqlite_path: Path) -> dict[str, Any]:
@@ -96,4 +98,10 @@ def database_from_env(*, sqlite_path: Path) -> dict[str, Any]:
         # Django's backend, checking a reused connection after an idle spell only.
         config["ENGINE"] = POSTGRESQL_ENGINE
         config["CONN_HEALTH_CHECKS"] = True
+        # Django turns psycopg's prepared statements off, for poolers in transaction
+        # mode; its own cursors bind on the client and never prepare anyway. The few
+        # statements bound on the server (backtesting.services.run_rows) are
+        # prepared, unless DATABASE_PREPARED_STATEMENTS=false behind such a pooler.
+        if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = PREPARE_THRESHOLD
     return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -88,3 +89,20 @@ def test_new_rows_get_their_ids_and_the_session_keeps_its_commit_setting():
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             assert cursor.fetchone()[0] == "on"
+
+
+def test_the_statement_is_prepared_once_on_its_connection():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL prepared statement")
+    wave_symbol("PREP")
+    backtest_run_create(ticker="PREP", params=PARAMS)
+    backtest_run_create(ticker="PREP", params=replace(PARAMS, fast=10, slow=30))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND NOT from_sql",
+            ['%INSERT INTO "backtesting_backtestrun"%'],
+        )
+        assert cursor.fetchone()[0] == 1
+    assert BacktestRun.objects.count() == 2

@@ -14,7 +14,7 @@ PROBE = (
     "db = s.DATABASES['default']; "
     "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), "
     "'host': db.get('HOST'), 'user': db.get('USER'), 'port': str(db.get('PORT')), "
-    "'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'q': s.Q_CLUSTER, 'plan': s.ALPHA_VANTAGE_PLAN}))"
+    "'prepare': db.get('OPTIONS', {}).get('prepare_threshold', 'unset'), 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'q': s.Q_CLUSTER, 'plan': s.ALPHA_VANTAGE_PLAN}))"
 )
 
 # PYTHONDONTWRITEBYTECODE: the child writes no bytecode into the checkout either.
@@ -70,6 +70,14 @@ def test_database_url_wins_and_the_default_is_sqlite():
         DATABASE_HOST="ignored",
     )
     assert json.loads(url.stdout)["name"] == "stock"
+    # Prepared statements (server-bound statements only), off behind a pooler.
+    assert json.loads(url.stdout)["prepare"] == 5
+    pooled = load_settings(
+        SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://u:p@pg.example:5432/stock",
+        DATABASE_PREPARED_STATEMENTS="false",
+    )
+    assert json.loads(pooled.stdout)["prepare"] == "unset"
     default = load_settings(SECRET_KEY="x" * 50, DATABASE_URL="", DATABASE_NAME="")
     config = json.loads(default.stdout)
     assert config["engine"] == "django.db.backends.sqlite3"
