@@ -66,8 +66,9 @@ INVESTMENT = 10_000
 BACKTEST_PATH = f"/backtest/{BACKTEST_TICKER}/{INVESTMENT}/"
 # An authenticated request that does everything before the work: the floor of a backtest.
 UNKNOWN_PATH = f"/backtest/NOPE/{INVESTMENT}/"
-# As benchmarks/load.py runs production on this machine (2 CPUs).
-GUNICORN_WORKERS = 2
+# Production's density: the ECS task runs 2 gunicorn processes of 4 threads on its one
+# vCPU (deploy/stack.yaml; "about two per vCPU", docs/deploy.md), so two per CPU here.
+WORKERS_PER_CPU = 2
 GUNICORN_THREADS = 4
 LATENCY_TARGET = 1 / 3  # a fresh /backtest/ at most a third of the peer's run
 THROUGHPUT_TARGET = 1 / 5  # /backtest/ req/s at least a fifth of /healthz's
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     options = StackOptions(
         tickers=(BACKTEST_TICKER,),
         postgres_url=args.postgres_url,
-        gunicorn_workers=GUNICORN_WORKERS,
+        gunicorn_workers=WORKERS_PER_CPU * int(info["nproc"]),
         gunicorn_threads=GUNICORN_THREADS,
         env=UNTHROTTLED_ENV,
     )
@@ -326,7 +327,8 @@ def section_lines(
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python "
         f"{info['python']}. Everything (server, PostgreSQL, client, peer) shares them.",
         "- Stack: `benchmarks/stack.py` as for Load (gunicorn "
-        f"{GUNICORN_WORKERS} workers x {GUNICORN_THREADS} threads, production settings, "
+        f"{WORKERS_PER_CPU * int(info['nproc'])} workers x {GUNICORN_THREADS} threads: "
+        "two processes per CPU, as the ECS task runs two on its vCPU; production settings, "
         "a fresh PostgreSQL database, Redis cache, rate limits raised).",
         f"- Data: GOOG's {peer.ready['bars']:,} daily bars as backtesting.py ships them "
         f"({peer.ready['first']} to {peer.ready['last']}), and SPY stored beside it (a "
