@@ -46,9 +46,14 @@ def benchmark_stats(
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
     bench_dates = np.asarray(bench_dates, dtype="datetime64[D]")
-    common, mine, theirs = np.intersect1d(
-        dates, bench_dates, assume_unique=True, return_indices=True
-    )
+    if len(dates) == len(bench_dates) and np.array_equal(dates, bench_dates):
+        # The usual case, one exchange's sessions: nothing to match (intersect1d sorts).
+        common = dates
+        mine = theirs = np.arange(len(dates))
+    else:
+        common, mine, theirs = np.intersect1d(
+            dates, bench_dates, assume_unique=True, return_indices=True
+        )
     stats: dict[str, Any] = dict.fromkeys(FIGURES)
     stats.update(
         common_days=len(common),
@@ -84,22 +89,28 @@ def benchmark_stats(
         return stats
     ours, benchmark = daily_returns(strategy), daily_returns(closes)
     scale = math.sqrt(TRADING_DAYS_PER_YEAR)
-    bench_var = float(np.var(benchmark, ddof=1))
-    own_std = float(np.std(ours, ddof=1))
-    if bench_var > 0:
-        covariance = float(np.cov(ours, benchmark, ddof=1)[0, 1])
-        stats["beta"] = _finite(covariance / bench_var)
+    # Sums of squares and of products about the means, as np.var, np.cov and
+    # np.corrcoef define them (ddof 1), without their general-purpose set-up.
+    own_mean, bench_mean = float(ours.mean()), float(benchmark.mean())
+    own_dev, bench_dev = ours - own_mean, benchmark - bench_mean
+    own_squares = float(own_dev @ own_dev)
+    bench_squares = float(bench_dev @ bench_dev)
+    products = float(own_dev @ bench_dev)
+    if bench_squares > 0:
+        stats["beta"] = _finite(products / bench_squares)
     else:
         notes["beta"] = "the benchmark never moved"
-    if bench_var > 0 and own_std > 0:
-        stats["correlation"] = _finite(float(np.corrcoef(ours, benchmark)[0, 1]))
+    if bench_squares > 0 and own_squares > 0:
+        ratio = products / math.sqrt(own_squares * bench_squares)
+        stats["correlation"] = _finite(min(max(ratio, -1.0), 1.0))
     else:
         notes["correlation"] = "one of the curves never moved"
-    active = ours - benchmark
-    spread = float(np.std(active, ddof=1))
+    # The active return's deviations from its mean are the difference of the two.
+    active_dev = own_dev - bench_dev
+    spread = math.sqrt(float(active_dev @ active_dev) / (len(ours) - 1))
     stats["tracking_error_pct"] = _finite(spread * scale * 100.0)
     if spread > 0:
-        stats["information_ratio"] = _finite(float(active.mean()) / spread * scale)
+        stats["information_ratio"] = _finite((own_mean - bench_mean) / spread * scale)
     else:
         notes["information_ratio"] = "the strategy moved exactly like the benchmark"
     return stats

@@ -71,9 +71,25 @@ def value_at_risk(returns: np.ndarray) -> tuple[float | None, float | None]:
     """
     if len(returns) < MIN_TAIL_RETURNS:
         return None, None
-    var = float(np.percentile(returns, VAR_LEVEL * 100.0))
+    var = _percentile(returns, VAR_LEVEL)
     tail = returns[returns <= var]
     return var, float(tail.mean())
+
+
+def _percentile(values: np.ndarray, fraction: float) -> float:
+    """np.percentile(values, fraction * 100) as its default (linear) method computes
+    it, from a partition rather than numpy's general machinery (a third of the time).
+    """
+    if not np.isfinite(values).all():
+        return float(np.percentile(values, fraction * 100.0))
+    position = fraction * (len(values) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(values) - 1)
+    parted = np.partition(values, (below, above))
+    low, high = float(parted[below]), float(parted[above])
+    weight, step = position - below, high - low
+    # numpy's interpolation, from the nearer of the two neighbours.
+    return high - step * (1.0 - weight) if weight >= 0.5 else low + step * weight
 
 
 def worst_drawdowns(
@@ -160,10 +176,16 @@ def monthly_returns(dates: np.ndarray, returns: np.ndarray) -> dict[str, Any]:
     return {"rows": [rows[year] for year in sorted(rows)]}
 
 
-def _window_sums(values: np.ndarray, window: int) -> np.ndarray:
-    """Sum of each run of `window` consecutive values."""
+def _window_sums(
+    values: np.ndarray, window: int, only: slice | None = None
+) -> np.ndarray:
+    """Sum of each run of `window` consecutive values (those of `only`, a slice of
+    the runs, when given)."""
     totals = np.concatenate(([0.0], np.cumsum(values)))
-    sums: np.ndarray = totals[window:] - totals[:-window]
+    ends, starts = totals[window:], totals[:-window]
+    if only is not None:
+        ends, starts = ends[only], starts[only]
+    sums: np.ndarray = ends - starts
     return sums
 
 
@@ -184,10 +206,12 @@ def rolling(
     if len(returns) >= window:
         # Window sums by cumulative sums, of returns less their overall mean so the
         # sum of squares does not cancel; a window of only flat days has spread 0.
+        # Without the series, only the last window's (the same sums, one subtraction).
+        last = None if series else slice(-1, None)
         centred = returns - returns.mean()
-        sums = _window_sums(centred, window)
-        squares = _window_sums(centred * centred, window)
-        moving = _window_sums((returns != 0).astype(np.float64), window) > 0
+        sums = _window_sums(centred, window, last)
+        squares = _window_sums(centred * centred, window, last)
+        moving = _window_sums((returns != 0).astype(np.float64), window, last) > 0
         variance = np.maximum(squares - sums * sums / window, 0.0) / (window - 1)
         spreads = np.where(moving, np.sqrt(variance), 0.0)
         means = sums / window + returns.mean()

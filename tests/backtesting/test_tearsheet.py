@@ -17,10 +17,18 @@ import empyrical as ep
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtesting.engine import run_backtest
 from backtesting.metrics import compute_metrics
-from backtesting.tearsheet import ROLLING_WINDOW, tearsheet
+from backtesting.tearsheet import (
+    MIN_TAIL_RETURNS,
+    ROLLING_WINDOW,
+    rolling,
+    tearsheet,
+    value_at_risk,
+)
 from tests.factories import price_bars, price_closes
 
 TIGHT = {"rel": 1e-9, "abs": 1e-12}
@@ -307,3 +315,31 @@ def test_the_tearsheet_is_plain_json(curve):
     dates, equity = curve
     sheet = tearsheet(dates, equity)
     assert json.loads(json.dumps(sheet, allow_nan=False)) == sheet
+
+
+@given(
+    st.lists(
+        st.floats(-0.5, 0.5, allow_nan=False, allow_subnormal=False),
+        min_size=MIN_TAIL_RETURNS,
+        max_size=400,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_var_is_numpys_5th_percentile_exactly(returns):
+    values = np.array(returns)
+    var, es = value_at_risk(values)
+    assert var == float(np.percentile(values, 5.0))
+    assert es == float(values[values <= var].mean())
+
+
+def test_the_latest_rolling_figures_are_the_last_of_the_series(curve):
+    dates, equity = curve
+    returns = returns_of(dates, equity).to_numpy()
+
+    whole = rolling(dates, returns, series=True)
+    latest = rolling(dates, returns, series=False)
+
+    assert latest["latest"] == whole["latest"]
+    assert whole["latest"]["sharpe"] == whole["sharpe"][-1]
+    assert whole["latest"]["volatility_pct"] == whole["volatility_pct"][-1]
+    assert "sharpe" not in latest
