@@ -48,18 +48,27 @@ def rows_as[M: Model](
     """Each row of `sql`, which selects columns_of(model) first, as (the instance,
     the row's further columns as the driver answers them)."""
     db = connections[DEFAULT_DB_ALIAS]
-    names, converters = _plan(model, db)
-    width = len(names)
+    width = len(model._meta.concrete_fields)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    found = []
-    for row in rows:
-        values = list(row[:width])
-        for position, convert, column in converters:
-            value = values[position]
-            for converter in convert:
-                value = converter(value, column, db)
-            values[position] = value
-        found.append((model.from_db(db.alias, names, values), tuple(row[width:])))
-    return found
+    return [(_instance(model, db, row[:width]), tuple(row[width:])) for row in rows]
+
+
+def instance_from[M: Model](model: type[M], values: Sequence[Any]) -> M:
+    """The instance of a row's columns_of(model) values, as the driver answered
+    them (rows_as's further columns, when they are another model's)."""
+    return _instance(model, connections[DEFAULT_DB_ALIAS], values)
+
+
+def _instance[M: Model](
+    model: type[M], db: BaseDatabaseWrapper, row: Sequence[Any]
+) -> M:
+    names, converters = _plan(model, db)
+    values = list(row[: len(names)])
+    for position, convert, column in converters:
+        value = values[position]
+        for converter in convert:
+            value = converter(value, column, db)
+        values[position] = value
+    return model.from_db(db.alias, names, values)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-from django.db import connection
 
 from backtesting.engine import (
     BacktestResult,
@@ -21,12 +18,17 @@ from backtesting.engine import (
     run_prepared,
 )
 from backtesting.equity_series import pack
-from backtesting.models import BACKTEST_INPUTS, BacktestRun, Trade
+from backtesting.models import BacktestRun, Trade
 from backtesting.params import BacktestParams
+from backtesting.run_lookup import (
+    bar_inputs_expected,
+    bar_inputs_found,
+    stored_run,
+    symbols_with_run,
+)
 from backtesting.services.run_rows import run_rows_insert
 from core.data_quality import price_warnings_of
 from core.errors import Conflict, NotEnoughData, NotFound, UnknownSymbol
-from core.model_rows import columns_of, rows_as
 from core.models import Symbol
 from core.selectors import (
     AdjustedBars,
@@ -138,7 +140,17 @@ def backtest_run_answer(
 ) -> RunAnswer:
     """backtest_run_create, and the warnings and trades its answer needs; the
     Symbols of also_read (a benchmark's) are read in the same query as ticker's."""
-    symbols = symbols_found((ticker, *also_read))
+    tickers = (ticker, *also_read)
+    bar_range = (ticker, params.adjust, params.start, params.end)
+    expected = bar_inputs_expected(bar_range)
+    guessed: BacktestRun | None = None
+    if expected is None:
+        symbols = symbols_found(tickers)
+    else:
+        # The run stored for the bars this range had last time, in the same query.
+        symbols, guessed = symbols_with_run(
+            tickers, ticker, {**_request_inputs(params), **expected}
+        )
     symbol = symbols[ticker]
     if symbol is None:
         raise UnknownSymbol(ticker)
@@ -163,17 +175,17 @@ def backtest_run_answer(
     # The fields of the model's unique constraint (BACKTEST_INPUTS).
     inputs = {
         "symbol": symbol,
-        "fast": params.fast,
-        "slow": params.slow,
-        "initial_investment": params.initial_investment,
-        "commission": params.commission,
-        "adjust": params.adjust,
+        **_request_inputs(params),
         "actions_digest": _actions_digest(adjusted.block()),
         "start_date": first,
         "end_date": last,
         "bar_count": len(bars),
     }
-    stored = _stored_run(inputs)
+    bar_inputs_found(bar_range, inputs)
+    if expected is not None and all(inputs[k] == v for k, v in expected.items()):
+        stored = guessed  # that query's look-up was for these very inputs
+    else:
+        stored = stored_run(inputs)
     if stored is not None:
         stored.symbol = symbol  # read already: the answer names it
         return RunAnswer(stored, warnings, None, symbols)
@@ -196,7 +208,7 @@ def backtest_run_answer(
     )
     if not run_rows_insert(run, trades):
         # The same run was stored by another request since the look-up above.
-        stored = _stored_run(inputs)
+        stored = stored_run(inputs)
         if stored is None:
             raise Conflict(
                 f"{ticker}'s run was stored and removed while this one was made; "
@@ -209,38 +221,15 @@ def backtest_run_answer(
     return RunAnswer(run, warnings, trades, symbols)
 
 
-# The columns of the model's unique constraint (BACKTEST_INPUTS).
-_INPUT_FIELDS = [
-    field
-    for field in BacktestRun._meta.concrete_fields
-    if field.name in BACKTEST_INPUTS
-]
-
-
-def _stored_run(inputs: dict[str, Any]) -> BacktestRun | None:
-    """The run stored for these inputs (backtest_inputs_unique), or None.
-
-    Raw SQL (core.model_rows), with the values prepared by the model's fields as a
-    filter would: the ORM took longer to compile this ten-column filter than the
-    database to answer.
-    """
-    values = [
-        field.get_db_prep_value(
-            inputs[field.name].pk if field.is_relation else inputs[field.name],
-            connection,
-        )
-        for field in _INPUT_FIELDS
-    ]
-    found = rows_as(BacktestRun, _stored_run_sql(), values)
-    return found[0][0] if found else None
-
-
-@functools.cache
-def _stored_run_sql() -> str:
-    quote = connection.ops.quote_name
-    table = quote(BacktestRun._meta.db_table)
-    where = " AND ".join(f"{quote(field.column)} = %s" for field in _INPUT_FIELDS)
-    return f"SELECT {columns_of(BacktestRun)} FROM {table} WHERE {where}"  # noqa: S608 - names from the model
+def _request_inputs(params: BacktestParams) -> dict[str, Any]:
+    """The inputs of a run (BACKTEST_INPUTS) that the request gives."""
+    return {
+        "fast": params.fast,
+        "slow": params.slow,
+        "initial_investment": params.initial_investment,
+        "commission": params.commission,
+        "adjust": params.adjust,
+    }
 
 
 def _run_rows(

@@ -168,8 +168,9 @@ def test_a_new_run_over_http_makes_a_bounded_number_of_queries(
         response = token_client.get("/backtest/COUNT/10000/?fast=20&slow=50")
     assert response.status_code == 200
     # Another pair on the same bars reads neither symbol's bars nor actions again
-    # (kept per data version), and the token's last use is this minute's already.
-    with django_assert_max_num_queries(6 if on_postgresql else 9):
+    # (kept per data version), the token's last use is this minute's already, and
+    # its stored-run look-up is in the symbols' query (backtesting.run_lookup).
+    with django_assert_max_num_queries(5 if on_postgresql else 8):
         response = token_client.get("/backtest/COUNT/10000/?fast=10&slow=40")
 
     assert response.status_code == 200
