@@ -36,20 +36,20 @@ _INPUT_FIELDS = [
     for field in BacktestRun._meta.concrete_fields
     if field.name in BACKTEST_INPUTS
 ]
-_bar_inputs_seen: dict[RangeKey, tuple[Any, ...]] = {}
+_bar_inputs_seen: dict[RangeKey, dict[str, Any]] = {}
 
 
 def bar_inputs_expected(key: RangeKey) -> dict[str, Any] | None:
-    """The bar figures last found for this range in this process, or None."""
-    seen = _bar_inputs_seen.get(key)
-    return None if seen is None else dict(zip(BAR_INPUTS, seen, strict=True))
+    """The bar figures (BAR_INPUTS) last found for this range in this process, or
+    None. Shared: read it, do not change it."""
+    return _bar_inputs_seen.get(key)
 
 
 def bar_inputs_found(key: RangeKey, inputs: dict[str, Any]) -> None:
     """Remember the bar figures of `inputs` for the next request on this range."""
     if len(_bar_inputs_seen) >= _REMEMBERED and key not in _bar_inputs_seen:
         _bar_inputs_seen.clear()
-    _bar_inputs_seen[key] = tuple(inputs[name] for name in BAR_INPUTS)
+    _bar_inputs_seen[key] = {name: inputs[name] for name in BAR_INPUTS}
 
 
 # The run's symbol, which the combined read joins rather than takes as a value.

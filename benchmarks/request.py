@@ -75,6 +75,11 @@ THROUGHPUT_TARGET = 1 / 5  # /backtest/ req/s at least a fifth of /healthz's
 WARMUP_REQUESTS = 8
 
 
+def gunicorn_workers(info: dict[str, str]) -> int:
+    """The stack's gunicorn processes on this machine (machine()'s `nproc`)."""
+    return WORKERS_PER_CPU * int(info["nproc"])
+
+
 class Peer:
     """backtesting.py in its own process, timed a batch at a time."""
 
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     options = StackOptions(
         tickers=(BACKTEST_TICKER,),
         postgres_url=args.postgres_url,
-        gunicorn_workers=WORKERS_PER_CPU * int(info["nproc"]),
+        gunicorn_workers=gunicorn_workers(info),
         gunicorn_threads=GUNICORN_THREADS,
         env=UNTHROTTLED_ENV,
     )
@@ -327,7 +332,7 @@ def section_lines(
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python "
         f"{info['python']}. Everything (server, PostgreSQL, client, peer) shares them.",
         "- Stack: `benchmarks/stack.py` as for Load (gunicorn "
-        f"{WORKERS_PER_CPU * int(info['nproc'])} workers x {GUNICORN_THREADS} threads: "
+        f"{gunicorn_workers(info)} workers x {GUNICORN_THREADS} threads: "
         "two processes per CPU, as the ECS task runs two on its vCPU; production settings, "
         "a fresh PostgreSQL database, Redis cache, rate limits raised).",
         f"- Data: GOOG's {peer.ready['bars']:,} daily bars as backtesting.py ships them "

@@ -141,6 +141,7 @@ def backtest_run_answer(
     """backtest_run_create, and the warnings and trades its answer needs; the
     Symbols of also_read (a benchmark's) are read in the same query as ticker's."""
     tickers = (ticker, *also_read)
+    requested = _request_inputs(params)
     bar_range = (ticker, params.adjust, params.start, params.end)
     expected = bar_inputs_expected(bar_range)
     guessed: BacktestRun | None = None
@@ -148,9 +149,7 @@ def backtest_run_answer(
         symbols = symbols_found(tickers)
     else:
         # The run stored for the bars this range had last time, in the same query.
-        symbols, guessed = symbols_with_run(
-            tickers, ticker, {**_request_inputs(params), **expected}
-        )
+        symbols, guessed = symbols_with_run(tickers, ticker, {**requested, **expected})
     symbol = symbols[ticker]
     if symbol is None:
         raise UnknownSymbol(ticker)
@@ -175,7 +174,7 @@ def backtest_run_answer(
     # The fields of the model's unique constraint (BACKTEST_INPUTS).
     inputs = {
         "symbol": symbol,
-        **_request_inputs(params),
+        **requested,
         "actions_digest": _actions_digest(adjusted.block()),
         "start_date": first,
         "end_date": last,
